@@ -1,0 +1,230 @@
+// The command-line plumbing every script shares, written once (as UNP wraps
+// each system call once in lib/wrapsock.c): strict flags, --help, value
+// validation, errno in words, and a main() runner that turns an error into
+// one line on stderr and an exit code.
+//
+// Exit codes: 0 success, 1 a runtime failure, 2 a usage error.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { inetPton, AF_INET, AF_INET6 } from './address.ts';
+
+/** A mistake in how the script was called: exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A runtime failure the user can act on (port in use, refused...): exit code 1. */
+export class Failure extends Error {
+  override name = 'Failure';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** The exit-code paragraph every `--help` ends with. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success (a server stopped with Ctrl-C or SIGTERM also exits 0)
+  1  a runtime failure (port in use, connection refused, permission denied, ...)
+  2  a usage error (unknown flag, bad port or host)`;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CliSpec<O extends Options> {
+  /** Script name used in messages, e.g. `echo-server`. */
+  name: string;
+  /** Full `--help` text (usage line, flags, exit codes). */
+  help: string;
+  options: O;
+  /** Most positional arguments accepted (default 0). */
+  maxPositionals?: number;
+}
+
+/**
+ * Parses argv strictly. `--help` prints the help text and returns null (the
+ * caller then returns, exit 0). Every mistake becomes a UsageError.
+ *
+ * @example
+ * const args = parseCli({ name: 'endian', help, options: { json: { type: 'boolean' } } });
+ * if (!args) return;
+ */
+export function parseCli<O extends Options>(
+  spec: CliSpec<O>,
+  argv: string[] = process.argv.slice(2),
+) {
+  const options = { ...spec.options, help: { type: 'boolean', short: 'h' } } as O & {
+    help: { type: 'boolean'; short: 'h' };
+  };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(spec.help.endsWith('\n') ? spec.help : spec.help + '\n');
+    return null;
+  }
+  const max = spec.maxPositionals ?? 0;
+  if (parsed.positionals.length > max) {
+    const extra = parsed.positionals[max];
+    throw new UsageError(
+      max === 0
+        ? `unexpected argument ${JSON.stringify(extra)}; this script takes flags only (see --help)`
+        : `too many arguments: ${JSON.stringify(extra)} (at most ${max}; see --help)`,
+    );
+  }
+  return parsed;
+}
+
+// parseArgs's own messages are paragraphs; keep the fact and point at --help.
+function describeParseError(error: unknown): string {
+  const err = error as { code?: string; message?: string };
+  const message = String(err.message ?? error);
+  const option = /'(-[^']*)'/.exec(message)?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}; see --help`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message.includes('does not take an argument')
+        ? `option ${option.split(' ')[0]} takes no value; see --help`
+        : `option ${option.split(' ')[0]} needs a value; see --help`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument; see --help`;
+    default:
+      return `${message.split('\n')[0]}; see --help`;
+  }
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
+/**
+ * A TCP/UDP port: decimal 0-65535, nothing else (no `+1`, `1e3`, `0x1f41`).
+ * @example parsePort('8001', '--port') // 8001
+ */
+export function parsePort(text: string, flag = '--port'): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`${flag} ${quote(text)}: expected an integer 0-65535`);
+  }
+  return Number(text);
+}
+
+/**
+ * A decimal number within [min, max]; `integer` rejects fractions.
+ * @example parseNumber('2.5', '--idle-timeout', { min: 0 }) // 2.5
+ */
+export function parseNumber(
+  text: string,
+  flag: string,
+  { min = 0, max = Number.MAX_SAFE_INTEGER, integer = false } = {},
+): number {
+  const pattern = integer ? /^\d{1,16}$/ : /^\d{1,16}(\.\d{1,9})?$/;
+  const value = Number(text);
+  if (!pattern.test(text) || value < min || value > max) {
+    const kind = integer ? 'an integer' : 'a number';
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}-${max}`;
+    throw new UsageError(`${flag} ${quote(text)}: expected ${kind} ${range}`);
+  }
+  return value;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * A host to bind or connect to: a numeric IPv4/IPv6 address exactly as
+ * `inet_pton` accepts it (brackets around IPv6 allowed), or a DNS name left
+ * for the system resolver. Lenient `inet_aton` forms such as `127.1` are
+ * refused: they look like names to some tools and like addresses to others.
+ * @example parseHost('[::1]') // '::1'
+ */
+export function parseHost(text: string, flag = '--host'): string {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (inetPton(AF_INET6, bare) || inetPton(AF_INET, bare)) return bare;
+  // All-numeric dotted text that is not a valid address is a typo, not a name.
+  if (bare === text && HOSTNAME.test(text) && !/^[\d.]+$/.test(text) && !/^0x/i.test(text)) {
+    return text;
+  }
+  throw new UsageError(
+    `${flag} ${quote(text)}: expected an IPv4 address (127.0.0.1), an IPv6 address (::1) or a host name`,
+  );
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this host',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'broken pipe',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'temporary failure in name resolution',
+  EAI_NONAME: 'host not found',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in system',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  ENOTSOCK: 'not a socket',
+  EINVAL: 'invalid argument',
+  EAFNOSUPPORT: 'address family not supported',
+  EMSGSIZE: 'message too long',
+  ENAMETOOLONG: 'name too long',
+};
+
+/**
+ * An errno-style error in words: `address already in use (EADDRINUSE)`.
+ * Falls back to the error's own message.
+ */
+export function describeError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (code && ERRNO_WORDS[code]) return `${ERRNO_WORDS[code]} (${code})`;
+  const message = typeof err?.message === 'string' ? err.message : String(error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** The errno code of an error, if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Writes `NAME: error: MESSAGE` on stderr. */
+export function printError(name: string, message: string): void {
+  process.stderr.write(`${name}: error: ${message}\n`);
+}
+
+/**
+ * Runs a script's main function: a UsageError exits 2, a Failure (or any
+ * errno error) exits 1, each as one line on stderr. Uses process.exitCode
+ * rather than process.exit() so pending output is flushed.
+ */
+export async function runMain(name: string, main: () => unknown): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    process.exitCode = reportError(name, error);
+  }
+}
+
+/** Prints an error the way runMain does and returns the exit code for it. */
+export function reportError(name: string, error: unknown): number {
+  if (error instanceof UsageError) {
+    printError(name, error.message);
+    return EXIT_USAGE;
+  }
+  if (error instanceof Failure || errorCode(error)) {
+    printError(name, error instanceof Failure ? error.message : describeError(error));
+    return EXIT_FAILURE;
+  }
+  // A bug, not a user mistake: still one line, the stack only on request.
+  printError(name, `internal error: ${describeError(error)}`);
+  if (process.env.SOCKET_LAB_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,224 @@
+// Test helpers: run the real scripts as processes, wait for what they print
+// (never sleep), and always stop them. Every wait has a deadline so a hang
+// fails fast instead of hanging CI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import net from 'node:net';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DEFAULT_DEADLINE_MS = 5000;
+
+/** Rejects with a message naming `what` if `promise` takes longer than `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`deadline: ${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A running script: its output so far, waits on that output, and its exit. */
+export class ScriptProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  stdoutBytes: Buffer[] = [];
+  readonly exited: Promise<Exit>;
+  private waiters: Array<() => void> = [];
+
+  constructor(child: ChildProcess) {
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdoutBytes.push(chunk);
+      this.stdout += chunk.toString('utf8');
+      this.wake();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+      this.wake();
+    });
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.wake();
+        resolve({ code, signal });
+      });
+    });
+    running.add(this);
+    this.exited.then(() => running.delete(this));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+
+  /** Waits until `test` holds for the output so far (re-checked on every chunk). */
+  async waitFor<T>(
+    test: () => T | undefined | null | false,
+    what: string,
+    ms = DEFAULT_DEADLINE_MS,
+  ): Promise<T> {
+    let exited = false;
+    this.exited.then(() => (exited = true));
+    const poll = async (): Promise<T> => {
+      for (;;) {
+        const result = test();
+        if (result) return result;
+        if (exited || this.child.exitCode !== null) {
+          throw new Error(`process exited before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+        }
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    };
+    return withDeadline(poll(), ms, `${what}\nstdout: ${this.stdout.slice(-2000)}\nstderr: ${this.stderr.slice(-2000)}`);
+  }
+
+  /** Waits for a line on stderr matching `pattern` and returns the match. */
+  waitForStderr(pattern: RegExp, ms = DEFAULT_DEADLINE_MS): Promise<RegExpMatchArray> {
+    return this.waitFor(() => this.stderr.match(pattern), `stderr to match ${pattern}`, ms);
+  }
+
+  /** Waits for stdout to match `pattern`. */
+  waitForStdout(pattern: RegExp, ms = DEFAULT_DEADLINE_MS): Promise<RegExpMatchArray> {
+    return this.waitFor(() => this.stdout.match(pattern), `stdout to match ${pattern}`, ms);
+  }
+
+  /** Waits for the `listening on HOST:PORT (tcp|udp)` / `PATH (unix)` line. */
+  async listening(ms = 15000): Promise<{ host: string; port: number; path: string; transport: string }> {
+    const match = await this.waitForStderr(/listening on (.+) \((tcp|udp|unix)\)\n/, ms);
+    const endpoint = match[1];
+    if (match[2] === 'unix') return { host: '', port: 0, path: endpoint, transport: 'unix' };
+    const split = /^\[?([^\]]*)\]?:(\d+)$/.exec(endpoint)!;
+    return { host: split[1], port: Number(split[2]), path: '', transport: match[2] };
+  }
+
+  /** Sends a signal and waits (with a deadline) for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', ms = DEFAULT_DEADLINE_MS): Promise<Exit> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return withDeadline(this.exited, ms, `exit after ${signal}`);
+  }
+
+  /** Waits for the process to exit on its own. */
+  wait(ms = DEFAULT_DEADLINE_MS): Promise<Exit> {
+    return withDeadline(this.exited, ms, 'process exit');
+  }
+}
+
+const running = new Set<ScriptProcess>();
+// Whatever a failed test left behind does not outlive the test file.
+process.on('exit', () => {
+  for (const proc of running) proc.child.kill('SIGKILL');
+});
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Keep stdin open as a pipe (default: stdin is /dev/null). */
+  stdin?: 'pipe' | 'ignore';
+}
+
+/**
+ * Starts `scripts/NAME.ts` under `node --import tsx` (one process, so signals
+ * reach the script itself, unlike `npx tsx`).
+ */
+export function startScript(name: string, args: string[] = [], options: StartOptions = {}): ScriptProcess {
+  return startCommand(process.execPath, ['--import', 'tsx', `${ROOT}scripts/${name}.ts`, ...args], options);
+}
+
+/** Starts any command with the same output capture and cleanup. */
+export function startCommand(command: string, args: string[], options: StartOptions = {}): ScriptProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...options.env },
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  return new ScriptProcess(child);
+}
+
+export interface RunResult extends Exit {
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+}
+
+/** Runs a script to completion with optional stdin; kills it at the deadline. */
+export async function runScript(
+  name: string,
+  args: string[] = [],
+  options: StartOptions & { input?: string | Buffer; deadlineMs?: number } = {},
+): Promise<RunResult> {
+  const proc = startScript(name, args, { ...options, stdin: options.input === undefined ? 'ignore' : 'pipe' });
+  return finish(proc, options);
+}
+
+/** Runs any command to completion, like runScript. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: StartOptions & { input?: string | Buffer; deadlineMs?: number } = {},
+): Promise<RunResult> {
+  const proc = startCommand(command, args, { ...options, stdin: options.input === undefined ? 'ignore' : 'pipe' });
+  return finish(proc, options);
+}
+
+async function finish(
+  proc: ScriptProcess,
+  options: { input?: string | Buffer; deadlineMs?: number },
+): Promise<RunResult> {
+  if (options.input !== undefined) {
+    proc.child.stdin!.on('error', () => {}); // the script may exit before reading it all
+    proc.child.stdin!.end(options.input);
+  }
+  try {
+    const exit = await withDeadline(proc.exited, options.deadlineMs ?? 15000, 'script run');
+    return { ...exit, stdout: proc.stdout, stderr: proc.stderr, stdoutBytes: Buffer.concat(proc.stdoutBytes) };
+  } finally {
+    proc.child.kill('SIGKILL');
+  }
+}
+
+/** Asserts-friendly check: stderr holds no JavaScript stack trace. */
+export function hasStackTrace(text: string): boolean {
+  return /^\s+at .+[:(].*\d+:\d+\)?$/m.test(text) || /node:internal/.test(text);
+}
+
+/** Connects a TCP client with a deadline. */
+export async function connect(port: number, host = '127.0.0.1', ms = DEFAULT_DEADLINE_MS): Promise<net.Socket> {
+  const socket = net.connect({ port, host });
+  await withDeadline(once(socket, 'connect'), ms, `connect to ${host}:${port}`);
+  return socket;
+}
+
+/** Reads from a socket until `length` bytes arrived (or the deadline passes). */
+export async function readBytes(socket: net.Socket, length: number, ms = DEFAULT_DEADLINE_MS): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const done = new Promise<Buffer>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= length) finish();
+    };
+    const onEnd = () => finish();
+    const finish = () => {
+      socket.off('data', onData).off('end', onEnd).off('error', reject);
+      resolve(Buffer.concat(chunks));
+    };
+    socket.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+  return withDeadline(done, ms, `reading ${length} bytes`);
+}
+
+/** Reads everything until the peer closes. */
+export function readAll(socket: net.Socket, ms = DEFAULT_DEADLINE_MS): Promise<Buffer> {
+  return readBytes(socket, Number.POSITIVE_INFINITY, ms);
+}
