@@ -1,0 +1,211 @@
+// The socket calls every server and client script makes, each wrapped once
+// (as UNP's Socket()/Bind()/Listen()): listen on TCP, UDP or a Unix path and
+// announce it with the `listening on ...` line, connect with a deadline, name
+// a connection by its four-tuple, and stop cleanly on Ctrl-C or SIGTERM.
+import net from 'node:net';
+import dgram from 'node:dgram';
+import dns from 'node:dns/promises';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { AF_INET, addressFamily, formatEndpoint } from './address.ts';
+import { Failure, describeError, errorCode } from './cli.ts';
+
+export type Transport = 'tcp' | 'udp' | 'unix';
+
+/** Resolves a host the way getaddrinfo() would; numeric addresses pass through. */
+export async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const family = addressFamily(host);
+  if (family) return { address: host, family: family === AF_INET ? 4 : 6 };
+  try {
+    const found = await dns.lookup(host);
+    return { address: found.address, family: found.family === 6 ? 6 : 4 };
+  } catch (error) {
+    throw new Failure(`cannot resolve host ${JSON.stringify(host)}: ${describeError(error)}`);
+  }
+}
+
+/** Why a bind failed, in words, with what to try next. */
+export function listenFailure(where: string, port: number, error: unknown): Failure {
+  const code = errorCode(error);
+  let hint = '';
+  if (code === 'EADDRINUSE') hint = '; is another server running? try --port 0';
+  else if (code === 'EACCES' && port > 0 && port < 1024) {
+    hint = '; ports below 1024 need root or CAP_NET_BIND_SERVICE; try --port 8001 or --port 0';
+  } else if (code === 'EACCES') hint = '; check the permissions of the path';
+  else if (code === 'EADDRNOTAVAIL') hint = '; is that an address of this machine? try --host 127.0.0.1';
+  else if (code === 'EAFNOSUPPORT') hint = '; is IPv6 enabled on this machine?';
+  return new Failure(`cannot listen on ${where}: ${describeError(error)}${hint}`);
+}
+
+/** The `listening on ...` line every server prints on stderr when ready. */
+export function announceListening(endpoint: string, transport: Transport): void {
+  process.stderr.write(`listening on ${endpoint} (${transport})\n`);
+}
+
+/** `HOST:PORT` of a bound server or socket. */
+export function boundEndpoint(server: net.Server | dgram.Socket): string {
+  const address = server.address();
+  if (typeof address === 'string') return address;
+  if (!address) return '?';
+  return formatEndpoint(address.address, address.port);
+}
+
+export interface TcpListenOptions {
+  host: string;
+  port: number;
+  backlog?: number;
+}
+
+/**
+ * bind() + listen() for TCP; resolves once the kernel listens, with the
+ * bound endpoint (the real port after `--port 0`). Failures become one-line
+ * Failure errors (`address already in use (EADDRINUSE); ...`).
+ */
+export async function listenTcp(server: net.Server, options: TcpListenOptions): Promise<string> {
+  const { address } = await resolveHost(options.host);
+  const where = formatEndpoint(address, options.port);
+  try {
+    server.listen({ host: address, port: options.port, backlog: options.backlog ?? 511 });
+    await once(server, 'listening');
+  } catch (error) {
+    throw listenFailure(where, options.port, error);
+  }
+  return boundEndpoint(server);
+}
+
+/** bind() for UDP; resolves with the bound endpoint. */
+export async function bindUdp(host: string, port: number): Promise<{ socket: dgram.Socket; endpoint: string }> {
+  const { address, family } = await resolveHost(host);
+  const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  try {
+    socket.bind(port, address);
+    await once(socket, 'listening');
+  } catch (error) {
+    socket.close();
+    throw listenFailure(formatEndpoint(address, port), port, error);
+  }
+  return { socket, endpoint: boundEndpoint(socket) };
+}
+
+/**
+ * bind() + listen() on a Unix socket path. A stale file left by a crashed run
+ * (nobody accepts on it) is replaced; a path a live server holds, or a path
+ * that is not a socket, is refused with a clear Failure.
+ */
+export async function listenUnix(server: net.Server, path: string): Promise<string> {
+  await removeStaleSocket(path);
+  try {
+    server.listen({ path });
+    await once(server, 'listening');
+  } catch (error) {
+    throw listenFailure(path, 0, error);
+  }
+  return path;
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = fs.lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!stat.isSocket()) {
+    throw new Failure(`cannot listen on ${path}: the path exists and is not a socket; remove it or choose another --unix path`);
+  }
+  const probe = net.connect({ path });
+  probe.on('error', () => {});
+  const [outcome] = await Promise.race([
+    once(probe, 'connect').then(() => ['live']),
+    once(probe, 'error').then(([error]) => [errorCode(error)]),
+  ]);
+  probe.destroy();
+  if (outcome === 'live') {
+    throw new Failure(`cannot listen on ${path}: a live server is using it; stop it or choose another --unix path`);
+  }
+  if (outcome === 'ECONNREFUSED') {
+    fs.unlinkSync(path); // stale: left behind by a process that is gone
+    return;
+  }
+  throw new Failure(`cannot listen on ${path}: cannot check the existing socket file: ${describeError({ code: outcome })}`);
+}
+
+/** `SRC -> DST` of a connection: the client's endpoint, then the server's. */
+export function fourTuple(socket: net.Socket, unixPath?: string): string {
+  if (unixPath !== undefined) return `${unixPath}#${socketId(socket)} -> ${unixPath}`;
+  const remote = formatEndpoint(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+  const local = formatEndpoint(socket.localAddress ?? '?', socket.localPort ?? 0);
+  return `${remote} -> ${local}`;
+}
+
+// Unix peers have no address of their own; number them so logs can be told apart.
+const socketIds = new WeakMap<net.Socket, number>();
+let nextSocketId = 1;
+function socketId(socket: net.Socket): number {
+  let id = socketIds.get(socket);
+  if (id === undefined) socketIds.set(socket, (id = nextSocketId++));
+  return id;
+}
+
+/**
+ * Calls `stop` once on the first SIGINT or SIGTERM. A second signal while
+ * stopping exits at once, as a user pressing Ctrl-C twice expects.
+ */
+export function onShutdown(stop: (signal: NodeJS.Signals) => void | Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    void stop(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export interface ConnectOptions {
+  host?: string;
+  port?: number;
+  path?: string;
+  timeoutSeconds: number;
+}
+
+/**
+ * connect() with a deadline. Refused, unreachable and timed-out connections
+ * become one-line Failures naming the endpoint and the cause.
+ */
+export async function connectStream(options: ConnectOptions): Promise<net.Socket> {
+  let where: string;
+  let socket: net.Socket;
+  if (options.path !== undefined) {
+    where = options.path;
+    socket = net.connect({ path: options.path });
+  } else {
+    const { address } = await resolveHost(options.host ?? '127.0.0.1');
+    where = formatEndpoint(address, options.port ?? 0);
+    socket = net.connect({ host: address, port: options.port ?? 0 });
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      once(socket, 'connect'),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+          options.timeoutSeconds * 1000,
+        );
+      }),
+    ]);
+  } catch (error) {
+    socket.destroy();
+    const code = errorCode(error);
+    const hint =
+      code === 'ECONNREFUSED' ? '; is the server running on that port?' :
+      code === 'ENOENT' ? '; is the server running on that path?' :
+      code === 'ETIMEDOUT' ? ` after ${options.timeoutSeconds} s; try --timeout` : '';
+    throw new Failure(`cannot connect to ${where}: ${describeError(error)}${hint}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return socket;
+}
+
