@@ -205,7 +205,8 @@ function isCSpace(code: number): boolean {
  * (`017`) or hex (`0x7f`); the last part fills the remaining bytes, so `127.1`
  * and `0x7f.1` are 127.0.0.1 and `4294967295` is 255.255.255.255. Like
  * glibc, it stops at the first whitespace (`1.2.3.4 junk` is accepted).
- * Returns the 4 bytes in network order, or null.
+ * Returns the 4 bytes in network order, or null (also for any text holding
+ * a NUL character).
  *
  * Scripts never take a host through this function. Forms like these are
  * surprising: the `ip` npm package judged `0x7f.1` not to be a loopback
@@ -215,7 +216,9 @@ function isCSpace(code: number): boolean {
  * @example inetAton('0x7f.1') // Uint8Array [127, 0, 0, 1]
  */
 export function inetAton(text: string): Uint8Array | null {
-  if (typeof text !== 'string') return null;
+  // A NUL would end a C string early (`1.2.3.4 \0x` is "1.2.3.4 " to glibc);
+  // a JS string is not a C string, so refuse it, as python3's socket does.
+  if (typeof text !== 'string' || text.includes('\0')) return null;
   const parts: number[] = [];
   let i = 0;
   let value = 0;
