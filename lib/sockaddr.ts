@@ -196,11 +196,11 @@ export function decodeSockaddr(bytes: Uint8Array): Sockaddr {
  * structure field by field (what `hton 192.168.10.128:8001` prints).
  * Validates like decodeSockaddr.
  * @example sockaddrFields(encodeSockaddrIn('192.168.10.128', 8001))[1]
- * // { name: 'sin_port', offset: 2, size: 2, bytes: '1f 41', value: '8001', note: 'network order: htons(8001)' }
+ * // { name: 'sin_port', offset: 2, size: 2, bytes: '1f 41', value: '8001', note: 'network order, htons(8001)' }
  */
 export function sockaddrFields(bytes: Uint8Array): SockaddrField[] {
   const decoded = decodeSockaddr(bytes);
-  const order = `host order (${LITTLE ? 'little' : 'big'}-endian)`;
+  const order = `host order, ${LITTLE ? 'little' : 'big'}-endian`;
   const field = (name: string, offset: number, size: number, value: string, note: string): SockaddrField => ({
     name,
     offset,
@@ -212,16 +212,16 @@ export function sockaddrFields(bytes: Uint8Array): SockaddrField[] {
   if (decoded.family === AF_INET) {
     return [
       field('sin_family', 0, 2, `AF_INET (${AF_INET})`, order),
-      field('sin_port', 2, 2, String(decoded.port), `network order: htons(${decoded.port})`),
-      field('sin_addr', 4, 4, decoded.address, 'network order: inet_pton(AF_INET)'),
-      field('sin_zero', 8, 8, 'padding', 'zero-filled (memset)'),
+      field('sin_port', 2, 2, String(decoded.port), `network order, htons(${decoded.port})`),
+      field('sin_addr', 4, 4, decoded.address, 'network order, inet_pton(AF_INET)'),
+      field('sin_zero', 8, 8, 'padding', 'zero-filled'),
     ];
   }
   return [
     field('sin6_family', 0, 2, `AF_INET6 (${AF_INET6})`, order),
-    field('sin6_port', 2, 2, String(decoded.port), `network order: htons(${decoded.port})`),
+    field('sin6_port', 2, 2, String(decoded.port), `network order, htons(${decoded.port})`),
     field('sin6_flowinfo', 4, 4, String(decoded.flowinfo), 'network order'),
-    field('sin6_addr', 8, 16, decoded.address, 'network order: inet_pton(AF_INET6)'),
+    field('sin6_addr', 8, 16, decoded.address, 'network order, inet_pton(AF_INET6)'),
     field('sin6_scope_id', 24, 4, String(decoded.scopeId), `${order}, interface index`),
   ];
 }
