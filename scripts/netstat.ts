@@ -1,0 +1,146 @@
+#!/usr/bin/env -S npx tsx
+// netstat: the sockets of this machine, read straight from the kernel's
+// tables in /proc/net, laid out like `netstat -tunap`, with the owner of each
+// socket found through /proc/[pid]/fd. The lesson runs `netstat -apn | grep
+// 8001` against a server that listen()s but never accept()s; `--port 8001
+// --explain` shows the same rows and says what they mean: the listener's
+// accept queue, the server-side ESTABLISHED sockets no process holds yet,
+// the clients whose connect() returned anyway.
+//
+// Mirrors: what netstat(8)/ss(8) read after socket(), bind(), listen(),
+// connect() and accept() have run. A listener's Send-Q (its backlog) is not
+// in /proc; it comes from `ss` when installed, `-` otherwise.
+//
+//   npx tsx scripts/netstat.ts --port 8001 --explain
+//   npx tsx scripts/netstat.ts --tcp --listening --json
+//   npx tsx scripts/netstat.ts --state time-wait --watch 2
+import { EXIT_CODES_HELP, Failure, errorCode, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { onShutdown } from '../lib/net.ts';
+import {
+  attachBacklogs,
+  attachOwners,
+  explain,
+  filterRows,
+  formatJson,
+  formatTable,
+  hasProcNet,
+  parseState,
+  readSockets,
+  takeOptionalValue,
+} from '../lib/sockets.ts';
+
+const NAME = 'netstat';
+const HELP = `usage: netstat.ts [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]
+
+Lists sockets from /proc/net like \`netstat -tunap\`: TCP and UDP, IPv4 and IPv6,
+numeric, with the process that holds each one (\`-\` when none does).
+
+  --port P         only sockets whose local or remote port is P
+  --state S        only sockets in state S, as netstat/ss print it (LISTEN,
+                   ESTABLISHED or ESTAB, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2,
+                   TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, NEW_SYN_RECV,
+                   UNCONN, DISCONNECTING; any case, - or _)
+  --tcp, --udp, --unix
+                   only these tables (may be combined; default: --tcp --udp)
+  --listening      only listeners (and unconnected UDP sockets, as netstat -l)
+  --json           one JSON array of {proto, localAddress, localPort, remoteAddress,
+                   remotePort, state, recvQ, sendQ, inode, uid, pid, program}
+  --watch [N]      redraw every N seconds (default 1) until Ctrl-C
+  --explain        after the table, one sentence for each thing that matters
+                   (accept queue, unaccepted sockets, SYN_SENT/SYN_RECV, TIME_WAIT)
+  -h, --help       this help
+
+UDP sockets show UNCONN (unconnected) or ESTABLISHED (after connect()); Unix
+sockets LISTEN, ESTABLISHED (connected), SYN_SENT (connecting), UNCONN.
+A listener's Send-Q is its backlog, read from \`ss\` (\`-\` without ss).
+
+${EXIT_CODES_HELP}`;
+
+// `netstat.ts | head` closes stdout early: stop quietly, as netstat does.
+process.stdout.on('error', (error) => {
+  if (errorCode(error) === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+await runMain(NAME, async () => {
+  const watchFlag = takeOptionalValue(process.argv.slice(2), '--watch');
+  const args = parseCli(
+    {
+      name: NAME,
+      help: HELP,
+      options: {
+        port: { type: 'string' },
+        state: { type: 'string' },
+        tcp: { type: 'boolean' },
+        udp: { type: 'boolean' },
+        unix: { type: 'boolean' },
+        listening: { type: 'boolean', short: 'l' },
+        json: { type: 'boolean' },
+        explain: { type: 'boolean' },
+      },
+    },
+    watchFlag.rest,
+  );
+  if (!args) return;
+  const { values } = args;
+  const filter = {
+    port: values.port === undefined ? undefined : parsePort(values.port),
+    state: values.state === undefined ? undefined : parseState(values.state),
+    listening: values.listening ?? false,
+  };
+  const only = values.tcp || values.udp || values.unix;
+  const kinds = only
+    ? { tcp: !!values.tcp, udp: !!values.udp, unix: !!values.unix }
+    : { tcp: true, udp: true, unix: false };
+  const interval = watchFlag.present
+    ? watchFlag.value === undefined
+      ? 1
+      : parseNumber(watchFlag.value, '--watch', { min: 0.1, max: 86400 })
+    : 0;
+  if (!hasProcNet()) {
+    throw new Failure(
+      `/proc/net is not available on this platform (${process.platform}); this inspector reads the Linux socket tables; try the system's \`netstat -an\` or \`lsof -i\``,
+    );
+  }
+
+  const show = async () => {
+    const rows = filterRows(readSockets(kinds), filter);
+    attachOwners(rows);
+    await attachBacklogs(rows);
+    if (values.json) {
+      process.stdout.write(interval ? JSON.stringify(rows) + '\n' : formatJson(rows));
+      if (values.explain) process.stderr.write(explain(rows).join('\n') + '\n');
+      return;
+    }
+    let text = formatTable(rows);
+    if (values.explain) text += '\n' + explain(rows).join('\n') + '\n';
+    process.stdout.write(text);
+  };
+
+  if (!interval) return show();
+
+  let stopped = false;
+  let wake = () => {};
+  onShutdown(() => {
+    stopped = true;
+    wake();
+  });
+  const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
+  let first = true;
+  while (!stopped) {
+    if (!values.json) {
+      const time = new Date().toTimeString().slice(0, 8);
+      process.stdout.write(`${clear}${first || clear ? '' : '\n'}Every ${interval} s: netstat ${watchFlag.rest.join(' ')}  ${time}\n\n`);
+    }
+    first = false;
+    await show();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, interval * 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  process.exitCode = 0;
+});

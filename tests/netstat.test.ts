@@ -1,0 +1,331 @@
+// scripts/netstat.ts as a process: live agreement with `ss -tuanp` on sockets
+// this test creates (a listener that never accepts, with queued connections
+// and their bytes; an established pair; TIME_WAIT; UDP with a queued
+// datagram; IPv6), filters, the --json schema, --explain, --watch, the ss-less
+// and /proc-less paths, and exit codes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import {
+  ROOT,
+  connect,
+  hasStackTrace,
+  runCommand,
+  runScript,
+  startCommand,
+  startScript,
+  withDeadline,
+  type ScriptProcess,
+} from './helpers.ts';
+import { parseState, type SocketRow } from '../lib/sockets.ts';
+
+const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program'];
+const hasProc = fs.existsSync('/proc/net/tcp');
+const hasSs = runCommandSync('ss');
+
+function runCommandSync(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, name)));
+}
+
+// A listener that never accepts: python3 (the C calls, literally), or a
+// blocked Node worker if python3 is missing.
+// It also binds a UDP socket it never reads, so datagrams stay queued.
+async function startNonAccepting(backlog: number): Promise<{ proc: ScriptProcess; port: number; udpPort: number }> {
+  const code = `import socket,sys
+s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(${backlog})
+u=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))
+print(s.getsockname()[1], u.getsockname()[1], flush=True); sys.stdin.read()`;
+  const proc = startCommand('python3', ['-c', code], { stdin: 'pipe' });
+  const match = await proc.waitForStdout(/^(\d+) (\d+)\n/);
+  return { proc, port: Number(match[1]), udpPort: Number(match[2]) };
+}
+
+interface Scene {
+  ports: number[];
+  cleanup: () => Promise<void>;
+  queuedPort: number;
+  pythonPid: number;
+}
+
+// Builds every kind of socket the comparison covers; returns their ports.
+async function buildScene(): Promise<Scene> {
+  const closers: Array<() => void | Promise<void>> = [];
+  const ports: number[] = [];
+  // 1. Listen without accept, backlog 2, two clients queued, one sent bytes.
+  const { proc, port: queuedPort, udpPort } = await startNonAccepting(2);
+  closers.push(() => void proc.child.kill('SIGKILL'));
+  ports.push(queuedPort);
+  for (let i = 0; i < 2; i++) {
+    const client = await connect(queuedPort);
+    client.on('error', () => {});
+    if (i === 0) client.write('hello');
+    closers.push(() => void client.destroy());
+  }
+  // 2. An established pair through a Node server that accepts (this process).
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    closers.push(() => void socket.destroy());
+    // 3. TIME_WAIT: the server closes first on "bye".
+    socket.on('data', (data) => {
+      if (String(data) === 'bye') socket.end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const serverPort = (server.address() as net.AddressInfo).port;
+  ports.push(serverPort);
+  closers.push(() => void server.close());
+  const pair = await connect(serverPort);
+  pair.on('error', () => {});
+  closers.push(() => void pair.destroy());
+  const leaving = await connect(serverPort);
+  leaving.on('error', () => {});
+  leaving.write('bye');
+  leaving.on('end', () => leaving.end());
+  await withDeadline(once(leaving, 'close'), 5000, 'TIME_WAIT pair to close');
+  // 4. UDP: one datagram waiting unread (python never reads); 5. IPv6 listener on ::1.
+  ports.push(udpPort);
+  const sender = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => sender.send('12345', udpPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+  closers.push(() => void sender.close());
+  try {
+    const six = net.createServer((socket) => socket.on('error', () => {}));
+    six.listen(0, '::1');
+    await once(six, 'listening');
+    ports.push((six.address() as net.AddressInfo).port);
+    closers.push(() => void six.close());
+  } catch {
+    // no IPv6 here
+  }
+  return {
+    ports,
+    queuedPort,
+    pythonPid: proc.pid,
+    cleanup: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+// One comparable line per socket: the same text for ss and for netstat --json.
+function key(proto: string, local: string, remote: string, state: string, recvQ: unknown, sendQ: unknown, pid: unknown) {
+  return `${proto} ${local} ${remote} ${state} r=${recvQ} s=${sendQ} pid=${pid}`;
+}
+
+function fromJson(row: SocketRow): string {
+  const v6 = row.proto.endsWith('6');
+  const ep = (a: string | null, p: number | null) => `${v6 ? `[${a}]` : a}:${p === 0 ? '*' : p}`;
+  return key(row.proto.replace('6', ''), ep(row.localAddress, row.localPort), ep(row.remoteAddress, row.remotePort), row.state, row.recvQ, row.sendQ, row.pid);
+}
+
+function fromSs(line: string): string {
+  const fields = line.trim().split(/\s+/);
+  const [netid, state, recvQ, sendQ, local, remote] = fields;
+  const pid = /pid=(\d+)/.exec(line)?.[1] ?? null;
+  return key(netid, local, remote, parseState(state), recvQ, sendQ, pid);
+}
+
+test('--json agrees with ss -tuanp taken at the same moment', async () => {
+  if (!hasProc || !hasSs) {
+    console.log('  (skipped: needs /proc/net and ss)');
+    return;
+  }
+  const scene = await buildScene();
+  try {
+    const mine = (text: string) => {
+      const port = Number(/:(\d+|\*)$/.exec(text)?.[1]);
+      return scene.ports.includes(port);
+    };
+    // UDP memory accounting may move by a few bytes between the two reads; the
+    // sockets are otherwise quiet, so retry until two snapshots agree.
+    let last = '';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [json, ss] = await Promise.all([
+        runScript('netstat', ['--json']),
+        runCommand('ss', ['-tuanpH']),
+      ]);
+      assert.is(json.code, 0, json.stderr);
+      const rows: SocketRow[] = JSON.parse(json.stdout);
+      const ours = rows
+        .filter((row) => scene.ports.includes(row.localPort!) || scene.ports.includes(row.remotePort!))
+        .map(fromJson)
+        .sort();
+      const theirs = ss.stdout
+        .split('\n')
+        .filter((line) => line.trim())
+        .filter((line) => {
+          const f = line.trim().split(/\s+/);
+          return mine(f[4]) || mine(f[5]);
+        })
+        .map(fromSs)
+        .sort();
+      last = `netstat:\n${ours.join('\n')}\nss:\n${theirs.join('\n')}`;
+      if (ours.join('\n') === theirs.join('\n')) {
+        const text = ours.join('\n');
+        // The scene is really there: queue of 2 with 5 bytes, TIME_WAIT, UDP.
+        assert.match(text, new RegExp(`tcp 127\\.0\\.0\\.1:${scene.queuedPort} \\S+ LISTEN r=2 s=2 pid=${scene.pythonPid}`));
+        assert.match(text, new RegExp(`tcp 127\\.0\\.0\\.1:${scene.queuedPort} \\S+ ESTABLISHED r=5 s=0 pid=null`));
+        assert.match(text, /TIME_WAIT/);
+        assert.match(text, /udp 127\.0\.0\.1:\d+ 0\.0\.0\.0:\* UNCONN r=[1-9]\d* s=0 pid=\d+/);
+        return;
+      }
+    }
+    assert.unreachable(`netstat --json and ss -tuanp disagree:\n${last}`);
+  } finally {
+    await scene.cleanup();
+  }
+});
+
+test('--json: exact fields, types; --port, --state, --listening, --tcp/--udp/--unix filters', async () => {
+  if (!hasProc) return;
+  const scene = await buildScene();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netstat-'));
+  const unixPath = path.join(dir, 'lab.sock');
+  const unixServer = net.createServer();
+  unixServer.listen(unixPath);
+  await once(unixServer, 'listening');
+  try {
+    const port = scene.queuedPort;
+    const byPort = await runScript('netstat', ['--port', String(port), '--json']);
+    assert.is(byPort.code, 0, byPort.stderr);
+    const rows: SocketRow[] = JSON.parse(byPort.stdout);
+    assert.ok(rows.length >= 5, byPort.stdout); // listener + 2 clients + 2 queued
+    for (const row of rows) {
+      assert.equal(Object.keys(row), FIELDS);
+      assert.ok(row.localPort === port || row.remotePort === port);
+      assert.ok(['tcp', 'tcp6', 'udp', 'udp6'].includes(row.proto));
+      assert.type(row.inode, 'number');
+      assert.ok(row.pid === null || typeof row.pid === 'number');
+    }
+    const queued = rows.filter((row) => row.localPort === port && row.state === 'ESTABLISHED');
+    assert.is(queued.length, 2);
+    assert.ok(queued.every((row) => row.pid === null && row.program === null && row.inode === 0));
+    const clients = rows.filter((row) => row.remotePort === port);
+    assert.ok(clients.every((row) => row.pid === process.pid && row.state === 'ESTABLISHED'));
+
+    const listening = JSON.parse((await runScript('netstat', ['--listening', '--json'])).stdout) as SocketRow[];
+    assert.ok(listening.every((row) => row.state === 'LISTEN' || row.state === 'UNCONN'));
+    assert.ok(listening.some((row) => row.localPort === port && row.sendQ === (hasSs ? 2 : null)));
+
+    const est = JSON.parse((await runScript('netstat', ['--state', 'estab', '--port', String(port), '--json'])).stdout) as SocketRow[];
+    assert.is(est.length, 4);
+    const tw = JSON.parse((await runScript('netstat', ['--state', 'TIME-WAIT', '--tcp', '--json'])).stdout) as SocketRow[];
+    assert.ok(tw.length >= 1 && tw.every((row) => row.state === 'TIME_WAIT' && row.pid === null));
+
+    const udp = JSON.parse((await runScript('netstat', ['--udp', '--json'])).stdout) as SocketRow[];
+    assert.ok(udp.length >= 1 && udp.every((row) => row.proto.startsWith('udp')));
+    assert.ok(udp.some((row) => scene.ports.includes(row.localPort!) && row.state === 'UNCONN' && typeof row.pid === 'number'));
+
+    const unix = JSON.parse((await runScript('netstat', ['--unix', '--json'])).stdout) as SocketRow[];
+    const mine = unix.find((row) => row.localAddress === unixPath);
+    assert.ok(mine, `no row for ${unixPath}`);
+    assert.equal({ ...mine, inode: 0 }, {
+      proto: 'unix', localAddress: unixPath, localPort: null, remoteAddress: null, remotePort: null,
+      state: 'LISTEN', recvQ: null, sendQ: null, inode: 0, uid: null, pid: process.pid, program: mine!.program,
+    });
+  } finally {
+    unixServer.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    await scene.cleanup();
+  }
+});
+
+test('table and --explain: the lesson\'s view of a listener that never accepts', async () => {
+  if (!hasProc) return;
+  const scene = await buildScene();
+  try {
+    const port = scene.queuedPort;
+    const result = await runScript('netstat', ['--port', String(port), '--explain']);
+    assert.is(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    assert.match(lines[0], /^Proto\s+Recv-Q\s+Send-Q\s+Local Address\s+Foreign Address\s+State\s+PID\/Program$/);
+    assert.match(result.stdout, new RegExp(`tcp\\s+2\\s+${hasSs ? 2 : '-'}\\s+127\\.0\\.0\\.1:${port}\\s+0\\.0\\.0\\.0:\\*\\s+LISTEN\\s+${scene.pythonPid}/python3?`));
+    assert.match(result.stdout, new RegExp(`tcp\\s+5\\s+0\\s+127\\.0\\.0\\.1:${port}\\s+127\\.0\\.0\\.1:\\d+\\s+ESTABLISHED\\s+-\\n`));
+    assert.match(result.stdout, new RegExp(`ESTABLISHED\\s+${process.pid}/`));
+    assert.ok(
+      result.stdout.includes(
+        `2 connections finished the handshake and wait in the accept queue of 127.0.0.1:${port}; no process has accept()ed them`,
+      ),
+      result.stdout,
+    );
+    assert.match(result.stdout, /2 server-side ESTABLISHED sockets have no process/);
+    assert.match(result.stdout, /connect\(\) returned when the handshake finished/);
+    const tw = await runScript('netstat', ['--state', 'time_wait', '--explain']);
+    assert.match(tw.stdout, /in TIME_WAIT .*: the side that closed first keeps the four-tuple/);
+  } finally {
+    await scene.cleanup();
+  }
+});
+
+test('without ss: a listener\'s Send-Q is - (null in JSON)', async () => {
+  if (!hasProc) return;
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'nopath-'));
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1', 7);
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const env = { PATH: empty };
+    const json = await runScript('netstat', ['--port', String(port), '--json'], { env });
+    assert.is(json.code, 0, json.stderr);
+    const [row] = JSON.parse(json.stdout) as SocketRow[];
+    assert.is(row.state, 'LISTEN');
+    assert.is(row.sendQ, null);
+    const table = await runScript('netstat', ['--port', String(port)], { env });
+    assert.match(table.stdout, new RegExp(`tcp\\s+0\\s+-\\s+127\\.0\\.0\\.1:${port}`));
+    if (hasSs) {
+      const withSs = JSON.parse((await runScript('netstat', ['--port', String(port), '--json'])).stdout) as SocketRow[];
+      assert.is(withSs[0].sendQ, 7);
+    }
+  } finally {
+    server.close();
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('--watch 0.3 redraws until SIGINT, exit 0; --watch=0.3 --json prints one array per frame', async () => {
+  if (!hasProc) return;
+  const proc = startScript('netstat', ['--watch', '0.3', '--tcp', '--listening']);
+  await proc.waitFor(() => (proc.stdout.match(/^Proto /gm) ?? []).length >= 2, 'two frames');
+  const exit = await proc.stop('SIGINT');
+  assert.is(exit.code, 0);
+  assert.match(proc.stdout, /Every 0\.3 s: netstat --tcp --listening/);
+  const json = startScript('netstat', ['--watch=0.3', '--json', '--port', '1']);
+  await json.waitFor(() => json.stdout.split('\n').filter(Boolean).length >= 2, 'two JSON frames');
+  assert.is((await json.stop('SIGTERM')).code, 0);
+  for (const line of json.stdout.split('\n').filter(Boolean)) assert.ok(Array.isArray(JSON.parse(line)));
+  const plain = startScript('netstat', ['--watch', '--port', '1']);
+  await plain.waitForStdout(/Every 1 s: netstat --port 1/);
+  assert.is((await plain.stop('SIGINT')).code, 0);
+});
+
+test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
+  for (const args of [
+    ['--port', 'abc'],
+    ['--port', '70000'],
+    ['--state', 'WAITING'],
+    ['--bogus'],
+    ['--watch', '0'],
+    ['--json', 'extra'],
+  ]) {
+    const result = await runScript('netstat', args);
+    assert.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /^netstat: error: .+\n$/);
+    assert.not.ok(hasStackTrace(result.stderr));
+  }
+  const help = await runScript('netstat', ['--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /--watch \[N\]/);
+  assert.match(help.stdout, /Exit codes:/);
+  const noProc = await runScript('netstat', [], { env: { SOCKET_LAB_PROC_ROOT: '/nonexistent' } });
+  assert.is(noProc.code, 1);
+  assert.match(noProc.stderr, /^netstat: error: \/proc\/net is not available on this platform .*\n$/);
+  assert.not.ok(hasStackTrace(noProc.stderr));
+});
+
+test.run();
