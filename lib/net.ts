@@ -115,10 +115,11 @@ async function removeStaleSocket(path: string): Promise<void> {
   }
   const probe = net.connect({ path });
   probe.on('error', () => {});
-  const [outcome] = await Promise.race([
-    once(probe, 'connect').then(() => ['live']),
-    once(probe, 'error').then(([error]) => [errorCode(error)]),
-  ]);
+  // once(probe, 'connect') rejects on 'error': that rejection is the answer.
+  const [outcome] = await once(probe, 'connect').then(
+    () => ['live'],
+    (error) => [errorCode(error)],
+  );
   probe.destroy();
   if (outcome === 'live') {
     throw new Failure(`cannot listen on ${path}: a live server is using it; stop it or choose another --unix path`);
