@@ -1,0 +1,122 @@
+#!/usr/bin/env -S npx tsx
+// echo-server: the lesson's first server, made into a real tool. It listens,
+// accepts clients, copies what each one sends to the terminal and writes it
+// back, as the lesson's loop does:
+//
+//   lfd = socket(AF_INET, SOCK_STREAM, 0); bind(lfd, INADDR_ANY:8001); listen(lfd, 64);
+//   cfd = accept(lfd, &cliAddr, &len);
+//   while (1) { n = read(cfd, buf, sizeof buf); write(STDOUT_FILENO, buf, n); write(cfd, buf, n); }
+//
+// Unlike the lesson it serves many clients at once (one event loop, no
+// thread per client), stops reading a client whose replies are not being
+// read (backpressure), finishes the echo when a client half-closes
+// (shutdown(SHUT_WR)), and also speaks UDP (recvfrom/sendto) and Unix sockets.
+//
+//   npx tsx scripts/echo-server.ts                       # 127.0.0.1:8001
+//   npx tsx scripts/echo-server.ts --port 0 --quiet      # an ephemeral port, no copy
+//   npx tsx scripts/echo-server.ts --udp --hex
+//   npx tsx scripts/echo-server.ts --unix /tmp/echo.sock
+//   then: npx tsx scripts/client.ts 127.0.0.1 8001
+import fs from 'node:fs';
+import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
+import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/echo.ts';
+
+const NAME = 'echo-server';
+const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]
+
+Writes back every byte each client sends, and copies it to stdout.
+
+  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 = INADDR_ANY,
+                        :: = the IPv6 any-address)
+  --port PORT           port (default 8001, the lesson's; 0 = an ephemeral port)
+  --udp                 echo UDP datagrams, each back to its sender
+  --unix PATH           listen on a Unix stream socket at PATH (removed on exit)
+  --max-conns N         most clients at once (default 1000); past it a new
+                        connection is closed at once and logged
+  --idle-timeout SECS   close a connection after SECS with no traffic (default: never)
+  --quiet               do not copy client data to stdout
+  --hex                 copy client data to stdout as a hex dump (hexdump -C)
+  -h, --help            show this help
+
+When ready it prints "listening on HOST:PORT (tcp|udp)" or "listening on PATH
+(unix)" on stderr, then "open SRC -> DST" and "close SRC -> DST (N bytes)" per
+connection. Ctrl-C or SIGTERM closes everything, prints a summary and exits 0.
+If stdout is backed up, clients are paused until it drains; if it is closed,
+copying stops and the echo goes on.
+
+${EXIT_CODES_HELP}`;
+
+async function main(): Promise<void> {
+  const args = parseCli({
+    name: NAME,
+    help: HELP,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      udp: { type: 'boolean' },
+      unix: { type: 'string' },
+      'max-conns': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      quiet: { type: 'boolean' },
+      hex: { type: 'boolean' },
+    },
+  });
+  if (!args) return;
+  const flags = args.values;
+  const host = parseHost(flags.host ?? '127.0.0.1');
+  const port = parsePort(flags.port ?? '8001');
+  const maxConns = parseNumber(flags['max-conns'] ?? '1000', '--max-conns', { min: 1, integer: true });
+  const idleTimeoutSeconds = parseNumber(flags['idle-timeout'] ?? '0', '--idle-timeout', { min: 0 });
+  if (flags.unix !== undefined) {
+    if (flags.udp) throw new UsageError('--unix and --udp cannot be combined (Unix datagram sockets are not supported)');
+    if (flags.host !== undefined || flags.port !== undefined) {
+      throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
+    }
+    if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
+  }
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const copy = flags.quiet ? null : new DataCopy(process.stdout, { hex: flags.hex, log });
+
+  let stats: EchoStats;
+  let stop: () => Promise<void>;
+  let summary: () => string;
+  if (flags.udp) {
+    const { socket, endpoint } = await bindUdp(host, port);
+    stats = echoDatagrams(socket, { copy, log });
+    announceListening(endpoint, 'udp');
+    stop = () => new Promise((resolve) => socket.close(() => resolve()));
+    summary = () => `summary: ${plural(stats.connections, 'datagram')}, ${stats.bytes} bytes echoed`;
+  } else {
+    const echo = new EchoServer({ maxConns, idleTimeoutSeconds, copy, log, unixPath: flags.unix });
+    stats = echo.stats;
+    if (flags.unix !== undefined) {
+      const path = flags.unix;
+      announceListening(await listenUnix(echo.server, path), 'unix');
+      stop = async () => {
+        await echo.stop();
+        fs.rmSync(path, { force: true }); // Node unlinks it on close; make sure
+      };
+    } else {
+      announceListening(await listenTcp(echo.server, { host, port, backlog: 511 }), 'tcp');
+      stop = () => echo.stop();
+    }
+    summary = () =>
+      `summary: ${plural(stats.connections, 'connection')}, ${stats.bytes} bytes echoed` +
+      (stats.refused > 0 ? `, ${stats.refused} refused (--max-conns ${maxConns})` : '');
+  }
+
+  onShutdown(async () => {
+    await stop();
+    log(summary());
+    process.exitCode = 0;
+    // A stdout pipe nobody reads must not hold the exit forever.
+    setTimeout(() => process.exit(0), 2000).unref();
+  });
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+await runMain(NAME, main);
