@@ -210,3 +210,21 @@ export async function connectStream(options: ConnectOptions): Promise<net.Socket
   return socket;
 }
 
+
+/**
+ * A UDP socket connect()ed to HOST:PORT (send() needs no address, and an
+ * ICMP port unreachable comes back as an ECONNREFUSED 'error').
+ */
+export async function connectDatagram(host: string, port: number): Promise<{ socket: dgram.Socket; endpoint: string }> {
+  const { address, family } = await resolveHost(host);
+  const endpoint = formatEndpoint(address, port);
+  const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  try {
+    socket.connect(port, address);
+    await once(socket, 'connect');
+  } catch (error) {
+    socket.close();
+    throw new Failure(`cannot connect to ${endpoint} (udp): ${describeError(error)}`);
+  }
+  return { socket, endpoint };
+}
