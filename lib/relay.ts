@@ -1,0 +1,238 @@
+// Terminal <-> socket relays shared by the client and the talk server: the
+// lesson's `read(STDIN) -> write(cfd)` and `read(cfd) -> write(STDOUT)`,
+// both directions at once (event driven, as with select()/poll()), with
+// backpressure each way and TCP half-close (shutdown(SHUT_WR) at end of input).
+import type net from 'node:net';
+import type dgram from 'node:dgram';
+import type { Readable, Writable } from 'node:stream';
+import { HexDumper } from './hexdump.ts';
+
+/** What a relay moved, and how the connection ended. */
+export interface RelayResult {
+  /** Bytes read from the input and sent. */
+  sent: number;
+  /** Bytes received and written to the output. */
+  received: number;
+  /** The socket error that ended the connection (ECONNRESET...), if any. */
+  error?: unknown;
+  /** The output failed (EPIPE: the reader of stdout went away). */
+  outputClosed?: boolean;
+}
+
+export interface StreamRelayOptions {
+  input: Readable;
+  output: Writable;
+  /** Print received bytes as `hexdump -C` lines. */
+  hex?: boolean;
+  /** With hex: print each partial line at once (interactive) instead of
+   *  only whole lines, which makes piped output equal `hexdump -C`. */
+  hexFlushEachChunk?: boolean;
+}
+
+/**
+ * Relays `input` to a connected stream socket and the socket to `output`
+ * until the socket closes. End of input shuts down the sending side (FIN)
+ * and keeps printing until the peer closes, like `nc -N`. When the peer
+ * closes first, input is no longer read. The input is attached only for
+ * the life of this connection (paused afterwards), so it can be handed to
+ * the next one; input that already ended makes the relay half-close at once.
+ *
+ * Backpressure both ways: input pauses while the socket's send buffer is
+ * full, the socket pauses while the output is backed up.
+ *
+ * @example
+ * const socket = await connectStream({ host: '127.0.0.1', port: 8001, timeoutSeconds: 10 });
+ * const { received } = await relayStream(socket, { input: process.stdin, output: process.stdout });
+ */
+export function relayStream(socket: net.Socket, options: StreamRelayOptions): Promise<RelayResult> {
+  const { input, output } = options;
+  const dumper = options.hex ? new HexDumper() : null;
+  const flushEach = options.hexFlushEachChunk ?? false;
+  const result: RelayResult = { sent: 0, received: 0 };
+  let inputAttached = false;
+
+  const onInput = (chunk: Buffer) => {
+    result.sent += chunk.length;
+    if (!socket.write(chunk)) input.pause();
+  };
+  const onInputEnd = () => {
+    detachInput();
+    socket.end(); // shutdown(SHUT_WR): the peer reads EOF, we keep reading
+  };
+  const onSocketDrain = () => {
+    if (inputAttached) input.resume();
+  };
+  const onData = (chunk: Buffer) => {
+    result.received += chunk.length;
+    const text = dumper ? dumper.push(chunk) + (flushEach ? dumper.flush() : '') : chunk;
+    if (!output.write(text)) socket.pause();
+  };
+  const onOutputDrain = () => socket.resume();
+  const onOutputError = () => {
+    result.outputClosed = true;
+    socket.destroy();
+  };
+
+  function detachInput(): void {
+    if (!inputAttached) return;
+    inputAttached = false;
+    input.off('data', onInput);
+    input.off('end', onInputEnd);
+    input.pause();
+  }
+
+  return new Promise((resolve) => {
+    socket.on('data', onData);
+    socket.on('drain', onSocketDrain);
+    // The peer closed its sending side: stop reading input (nothing more
+    // can usefully be sent) and finish our side once our writes drain.
+    socket.on('end', () => {
+      detachInput();
+      socket.end();
+    });
+    socket.on('error', (error) => {
+      result.error = error;
+    });
+    output.on('drain', onOutputDrain);
+    output.on('error', onOutputError);
+    socket.on('close', () => {
+      detachInput();
+      output.off('drain', onOutputDrain);
+      if (dumper && !result.outputClosed) output.write(dumper.end());
+      // Keep a listener until the last write has failed or flushed.
+      output.off('error', onOutputError);
+      output.once('error', () => {});
+      resolve(result);
+    });
+    if (input.readableEnded) {
+      socket.end();
+    } else {
+      inputAttached = true;
+      input.on('data', onInput);
+      input.on('end', onInputEnd);
+      input.resume();
+    }
+  });
+}
+
+/** Largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP header bytes). */
+export const MAX_DATAGRAM = 65507;
+
+export interface DatagramRelayOptions {
+  input: Readable;
+  output: Writable;
+  hex?: boolean;
+  /** One datagram per input line (interactive) instead of per chunk read. */
+  lines?: boolean;
+  /** After input ends, stop when no reply came for this long. */
+  timeoutSeconds: number;
+}
+
+/** What a UDP relay moved. */
+export interface DatagramRelayResult extends RelayResult {
+  datagramsSent: number;
+  repliesReceived: number;
+}
+
+/**
+ * Sends input to a connected UDP socket, one datagram per line (`lines`) or
+ * per chunk read (split at MAX_DATAGRAM), and prints every datagram that
+ * comes back. After the input ends it waits until every datagram has had a
+ * reply, or until no reply came for `timeoutSeconds`. A socket error (an
+ * ICMP port unreachable gives ECONNREFUSED) ends it at once.
+ */
+export function relayDatagrams(socket: dgram.Socket, options: DatagramRelayOptions): Promise<DatagramRelayResult> {
+  const { input, output } = options;
+  const dumper = options.hex ? new HexDumper() : null;
+  const result: DatagramRelayResult = { sent: 0, received: 0, datagramsSent: 0, repliesReceived: 0 };
+  let inFlight = 0;
+  let inputEnded = false;
+  let outputFull = false;
+  let done = false;
+  let pendingLine: Buffer = Buffer.alloc(0);
+  let timer: NodeJS.Timeout | undefined;
+
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      input.off('data', onInput);
+      input.off('end', onInputEnd);
+      input.pause();
+      output.off('drain', onOutputDrain);
+      socket.close();
+      if (dumper && !result.outputClosed) output.write(dumper.end());
+      resolve(result);
+    };
+    const maybeDone = () => {
+      if (done || !inputEnded || inFlight > 0) return;
+      if (result.repliesReceived >= result.datagramsSent) return finish();
+      clearTimeout(timer); // restarts with every reply
+      timer = setTimeout(finish, options.timeoutSeconds * 1000);
+    };
+    const maybeResume = () => {
+      if (!done && !inputEnded && inFlight < 16 && !outputFull) input.resume();
+    };
+    const sent = (error: Error | null) => {
+      inFlight--;
+      if (error) {
+        result.error ??= error;
+        return finish();
+      }
+      maybeResume();
+      maybeDone();
+    };
+    const send = (datagram: Buffer) => {
+      inFlight++;
+      result.datagramsSent++;
+      result.sent += datagram.length;
+      socket.send(datagram, sent);
+      if (inFlight >= 64) input.pause(); // let the kernel catch up
+    };
+    const onInput = (chunk: Buffer) => {
+      if (!options.lines) {
+        for (let at = 0; at < chunk.length; at += MAX_DATAGRAM) send(chunk.subarray(at, at + MAX_DATAGRAM));
+        return;
+      }
+      let data = pendingLine.length ? Buffer.concat([pendingLine, chunk]) : chunk;
+      for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10)) {
+        send(data.subarray(0, nl + 1));
+        data = data.subarray(nl + 1);
+      }
+      pendingLine = data;
+    };
+    const onInputEnd = () => {
+      if (pendingLine.length) send(pendingLine);
+      inputEnded = true;
+      maybeDone();
+    };
+    // Replies cannot be paused (UDP); instead the input waits while the
+    // output is backed up, which bounds what can come back.
+    const onOutputDrain = () => {
+      outputFull = false;
+      maybeResume();
+    };
+    socket.on('message', (message) => {
+      result.repliesReceived++;
+      result.received += message.length;
+      if (!output.write(dumper ? dumper.push(message) + dumper.flush() : message)) {
+        outputFull = true;
+        input.pause();
+      }
+      maybeDone();
+    });
+    socket.on('error', (error) => {
+      result.error ??= error;
+      finish();
+    });
+    output.on('drain', onOutputDrain);
+    output.once('error', () => {
+      result.outputClosed = true;
+      finish();
+    });
+    input.on('data', onInput);
+    input.on('end', onInputEnd);
+    input.resume();
+  });
+}
