@@ -1,0 +1,157 @@
+#!/usr/bin/env -S npx tsx
+// listen-only: a server that calls socket(), bind() and listen(backlog) and
+// then never calls accept(), as in the lesson. Clients still connect: the
+// kernel finishes each three-way handshake on its own and keeps the new
+// connection in the listener's accept queue (up to backlog + 1 here), with
+// any bytes the client sends. Once a second it prints the queue as the kernel
+// reports it (`accept queue: 3 (backlog 4)`, the LISTEN row's rx_queue in
+// /proc/net/tcp). With --for SECONDS it then accept()s everything queued,
+// prints each connection's four-tuple and the bytes its client had sent
+// before accept(), and exits.
+//
+// How it avoids accept(): Node accepts by itself whenever the event loop of
+// the thread that owns the listener runs. The listener lives in a worker
+// thread that blocks in Atomics.wait() inside its 'listening' callback, so
+// that thread's loop never runs until we notify it (lib/noaccept.ts). The
+// main thread stays free to print and to handle Ctrl-C.
+//
+// Mirrors: socket(), bind(), listen(fd, backlog), and, late, accept().
+//
+//   npx tsx scripts/listen-only.ts --port 8001 --backlog 4
+//   npx tsx scripts/netstat.ts --port 8001 --explain      (in another terminal)
+//   npx tsx scripts/listen-only.ts --port 0 --backlog 2 --for 10
+//
+// SIGUSR2 makes it accept now and keep accepting (handshake-tour uses it).
+import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { announceListening, onShutdown } from '../lib/net.ts';
+import { formatEndpoint } from '../lib/address.ts';
+import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/noaccept.ts';
+
+const NAME = 'listen-only';
+const HELP = `usage: listen-only.ts [--host H] [--port P] [--backlog N] [--for SECONDS]
+
+socket(), bind(), listen(N), and then no accept(): connections wait in the
+kernel's accept queue. Prints \`accept queue: Q (backlog N)\` once a second.
+
+  --host H         address to bind (default 127.0.0.1)
+  --port P         port (default 8001; 0 picks a free one)
+  --backlog N      listen() backlog (default 64, as in the lesson; the kernel
+                   caps it at net.core.somaxconn and holds N + 1 connections)
+  --for SECONDS    hold that long, then accept() every queued connection, print
+                   its four-tuple and the bytes it sent before accept(), exit 0
+                   (default: hold until Ctrl-C)
+  -h, --help       this help
+
+SIGUSR2 accepts everything queued at once and keeps accepting until Ctrl-C.
+
+${EXIT_CODES_HELP}`;
+
+await runMain(NAME, async () => {
+  const args = parseCli({
+    name: NAME,
+    help: HELP,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8001' },
+      backlog: { type: 'string', default: '64' },
+      for: { type: 'string' },
+    },
+  });
+  if (!args) return;
+  const host = parseHost(args.values.host);
+  const port = parsePort(args.values.port);
+  const requested = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 65535, integer: true });
+  const holdSeconds = args.values.for === undefined ? null : parseNumber(args.values.for, '--for', { min: 0, max: 86400 });
+  const cap = somaxconn();
+  const backlog = cap === null ? requested : Math.min(requested, cap);
+  if (backlog < requested) process.stderr.write(`note: the kernel caps the backlog at net.core.somaxconn = ${cap}\n`);
+
+  const server = await listenWithoutAccept({ host, port, backlog });
+
+  const printQueue = () => {
+    const { listener } = readAcceptQueue(server.address, server.port);
+    if (listener) process.stdout.write(`accept queue: ${listener.recvQ} (backlog ${backlog})\n`);
+  };
+  const ticker = setInterval(printQueue, 1000);
+
+  // Accepting: each connection is reported once the bytes the kernel held for
+  // it (its Recv-Q before accept()) have arrived, or it ended, or 1 s passed.
+  let accepting = false;
+  const pending = new Map<number, { conn: AcceptedConnection; want: number; bytes: Buffer[]; timer: NodeJS.Timeout }>();
+  let expected = new Map<string, number>();
+  let reported = 0;
+  let onReport = () => {};
+  const report = (id: number) => {
+    const entry = pending.get(id);
+    if (!entry) return;
+    pending.delete(id);
+    clearTimeout(entry.timer);
+    const bytes = Buffer.concat(entry.bytes);
+    const { conn } = entry;
+    const tuple = `${formatEndpoint(conn.remoteAddress, conn.remotePort)} -> ${formatEndpoint(conn.localAddress, conn.localPort)}`;
+    const sent = bytes.length === 0 ? '' : `: ${JSON.stringify(bytes.toString('latin1'))}`;
+    process.stdout.write(`accepted ${tuple}; ${bytes.length} bytes sent before accept()${sent}\n`);
+    reported++;
+    onReport();
+  };
+  server.on('connection', (conn: AcceptedConnection) => {
+    const key = formatEndpoint(conn.remoteAddress, conn.remotePort);
+    const want = expected.get(key) ?? 0;
+    expected.delete(key);
+    const timer = setTimeout(() => report(conn.id), 1000);
+    pending.set(conn.id, { conn, want, bytes: [], timer });
+    if (want === 0) setImmediate(() => report(conn.id));
+  });
+  server.on('data', (id: number, chunk: Buffer) => {
+    const entry = pending.get(id);
+    if (!entry) return;
+    entry.bytes.push(chunk);
+    if (entry.bytes.reduce((sum, b) => sum + b.length, 0) >= entry.want) report(id);
+  });
+  server.on('end', (id: number) => report(id));
+
+  const acceptNow = async (): Promise<number> => {
+    if (accepting) return 0;
+    accepting = true;
+    clearInterval(ticker);
+    // Snapshot what waits in the kernel: the bytes each queued client sent.
+    const { queued } = readAcceptQueue(server.address, server.port);
+    expected = new Map(queued.map((row) => [formatEndpoint(row.remoteAddress!, row.remotePort!), row.recvQ ?? 0]));
+    process.stderr.write(`accept(): taking ${queued.length} queued connection${queued.length === 1 ? '' : 's'}\n`);
+    const target = reported + queued.length;
+    server.acceptAll();
+    // Wait until every queued connection was reported (each has a 1 s limit).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      onReport = () => {
+        if (reported >= target) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      onReport();
+    });
+    return queued.length;
+  };
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(ticker);
+    await server.close();
+    process.exitCode = 0;
+  };
+  onShutdown(stop);
+  process.on('SIGUSR2', () => void acceptNow());
+  // Ready only now, with every handler in place: a client or a signal may follow at once.
+  announceListening(server.endpoint, 'tcp');
+  printQueue();
+
+  if (holdSeconds !== null) {
+    setTimeout(async () => {
+      await acceptNow();
+      await stop();
+    }, holdSeconds * 1000);
+  }
+});
