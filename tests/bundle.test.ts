@@ -77,6 +77,38 @@ const BEHAVIOURS: Record<string, () => Promise<void>> = {
     }
   },
 
+  async client() {
+    // The client bundle through the echo server bundle, each alone in its folder.
+    const server = start('echo-server', ['--port', '0', '--quiet']);
+    try {
+      const { port } = await server.listening();
+      const result = await run('client', ['127.0.0.1', String(port)], { input: 'ping through two bundles\n' });
+      assert.is(result.code, 0, result.stderr);
+      assert.is(result.stdout, 'ping through two bundles\n');
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  },
+
+  async 'listen-only'() {
+    // No accept(): the connection waits in the kernel's queue with its bytes;
+    // SIGUSR2 accepts it and shows them.
+    const server = start('listen-only', ['--port', '0']);
+    try {
+      const { port } = await server.listening();
+      const socket = await connect(port);
+      socket.on('error', () => {});
+      socket.write('queued hi');
+      await server.waitForStdout(/accept queue: 1 \(backlog \d+\)/, 5000);
+      server.child.kill('SIGUSR2');
+      await server.waitForStdout(/accepted 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+; 9 bytes .*"queued hi"/);
+      socket.destroy();
+      assert.is((await server.stop('SIGTERM')).code, 0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  },
+
   async endian() {
     const result = await run('endian', ['--json']);
     assert.is(result.code, 0, result.stderr);
