@@ -104,6 +104,7 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
       output.once('error', () => {});
       resolve(result);
     });
+    socket.resume(); // also a socket accepted with pauseOnConnect
     if (input.readableEnded) {
       socket.end();
     } else {

@@ -1,0 +1,113 @@
+#!/usr/bin/env -S npx tsx
+// talk-server: the lesson's two-terminal server. It accepts a client, prints
+// what the client sends and sends what you type:
+//
+//   lfd = socket(AF_INET, SOCK_STREAM, 0); bind(lfd, INADDR_ANY:8001); listen(lfd, 64);
+//   cfd = accept(lfd, &cliAddr, &len);
+//   while (1) { n = read(cfd, buf, ...);          write(STDOUT_FILENO, buf, n);
+//               n = read(STDIN_FILENO, buf1, ...); write(cfd, buf1, n); }
+//
+// Full duplex, unlike the lesson's loop: that loop alternates strictly, so
+// after each line from the client the server must type exactly one reply
+// before it can see the client's next line, and a client that says two
+// things in a row, or a server that speaks first, leaves both sides stuck
+// in read(). Here the terminal and the socket are watched at once (what
+// select()/poll() do in C), so either side may talk whenever it likes.
+//
+// One client at a time: a client that connects while another talks is
+// accepted but not read; it waits (up to 64, the lesson's backlog; later
+// ones are closed at once) and gets its turn when the current one leaves.
+// A client leaves by closing its sending side (Ctrl-D in client.ts) or the
+// connection. At the end of stdin the server shuts down its sending side
+// (FIN) for the current client and every later one, but still prints what
+// they send.
+//
+//   npx tsx scripts/talk-server.ts              # terminal 1: listens on 127.0.0.1:8001
+//   npx tsx scripts/client.ts                   # terminal 2: type in either one
+//   npx tsx scripts/talk-server.ts --once --port 0
+import fs from 'node:fs';
+import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parsePort, runMain } from '../lib/cli.ts';
+import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
+import { TalkServer } from '../lib/talk.ts';
+
+const NAME = 'talk-server';
+const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex]
+
+Talks with one client at a time: prints what it sends, sends what you type.
+
+  --host HOST     address to listen on (default 127.0.0.1; 0.0.0.0 = INADDR_ANY,
+                  :: = the IPv6 any-address)
+  --port PORT     port (default 8001, the lesson's; 0 = an ephemeral port)
+  --unix PATH     listen on a Unix stream socket at PATH (removed on exit)
+  --once          exit after the first client leaves
+  --hex           print what the client sends as a hex dump (hexdump -C)
+  -h, --help      show this help
+
+When ready it prints "listening on HOST:PORT (tcp)" or "listening on PATH
+(unix)" on stderr, then "open SRC -> DST" when a client's turn begins,
+"wait SRC -> DST (...)" for a client that must wait, and "close SRC -> DST
+(N bytes)" (N = bytes the client sent) when it leaves. Ctrl-C or SIGTERM
+closes everything, prints a summary and exits 0.
+
+${EXIT_CODES_HELP}`;
+
+async function main(): Promise<void> {
+  const args = parseCli({
+    name: NAME,
+    help: HELP,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      unix: { type: 'string' },
+      once: { type: 'boolean' },
+      hex: { type: 'boolean' },
+    },
+  });
+  if (!args) return;
+  const flags = args.values;
+  const host = parseHost(flags.host ?? '127.0.0.1');
+  const port = parsePort(flags.port ?? '8001');
+  if (flags.unix !== undefined) {
+    if (flags.host !== undefined || flags.port !== undefined) {
+      throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
+    }
+    if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
+  }
+  const log = (line: string) => process.stderr.write(line + '\n');
+
+  let shutdown: () => Promise<void> = async () => {};
+  const talk = new TalkServer({
+    input: process.stdin,
+    output: process.stdout,
+    hex: flags.hex,
+    once: flags.once,
+    unixPath: flags.unix,
+    log,
+    onDone: () => void shutdown(),
+  });
+  process.stdin.pause(); // read the terminal only while a client is talking
+  if (flags.unix !== undefined) {
+    announceListening(await listenUnix(talk.server, flags.unix), 'unix');
+  } else {
+    announceListening(await listenTcp(talk.server, { host, port, backlog: 64 }), 'tcp');
+  }
+
+  let stopped = false;
+  shutdown = async () => {
+    if (stopped) return;
+    stopped = true;
+    await talk.stop();
+    if (flags.unix !== undefined) fs.rmSync(flags.unix, { force: true });
+    const { connections, received, sent, refused } = talk.stats;
+    log(
+      `summary: ${connections} connection${connections === 1 ? '' : 's'}, ` +
+        `${received} bytes received, ${sent} bytes sent` + (refused ? `, ${refused} refused` : ''),
+    );
+    process.stdin.destroy(); // do not wait for more typing
+    process.exitCode = 0;
+    setTimeout(() => process.exit(0), 2000).unref(); // a stdout nobody reads must not hold the exit
+  };
+  onShutdown(shutdown);
+}
+
+await runMain(NAME, main);
