@@ -1,0 +1,152 @@
+#!/usr/bin/env -S npx tsx
+// handshake-tour: the lesson's "listen() but never accept()" experiment in one
+// command. It starts listen-only on a free port with a small backlog, connects
+// clients one at a time, and after each step shows `netstat --port P
+// --explain`: the LISTEN socket's queue growing, the server-side ESTABLISHED
+// sockets no process owns, the clients whose connect() returned anyway, and
+// the client that no longer fits (SYN_SENT). Then the server accept()s and the
+// view shows the same sockets owned by it. Everything it started is stopped
+// at the end, and on Ctrl-C. The output is meant to be pasted into notes.
+//
+// Mirrors: socket(), bind(), listen(fd, backlog) on the server; socket(),
+// connect() on each client; accept() at the end. Shells out through zx.
+//
+//   npx tsx scripts/handshake-tour.ts
+//   npx tsx scripts/handshake-tour.ts --backlog 1
+import net from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { EXIT_CODES_HELP, Failure, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+
+const NAME = 'handshake-tour';
+const HELP = `usage: handshake-tour.ts [--backlog N]
+
+Starts listen-only (no accept()) on a free port, connects backlog + 2 clients
+one at a time, shows \`netstat --port P --explain\` after each step, lets the
+server accept(), shows the view again, and stops everything it started.
+
+  --backlog N   the server's listen() backlog (default 2, at most 8)
+  -h, --help    this help
+
+Ctrl-C stops the server and the clients and exits 130.
+
+${EXIT_CODES_HELP}`;
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+await runMain(NAME, async () => {
+  const args = parseCli({ name: NAME, help: HELP, options: { backlog: { type: 'string', default: '2' } } });
+  if (!args) return;
+  const backlog = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 8, integer: true });
+  const { $ } = await import('zx');
+  $.quiet = true;
+  $.verbose = false;
+  const clients: net.Socket[] = [];
+  // Scripts run with the same runtime and loader as this one (node --import tsx).
+  const runtime = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : ['--import', 'tsx'];
+  const server = $({ nothrow: true, cwd: here('..') })`${process.execPath} ${runtime} ${here('listen-only.ts')} --port 0 --backlog ${backlog}`;
+  let serverOut = '';
+  server.stdout.on('data', (chunk: Buffer) => {
+    for (const line of String(chunk).split('\n')) if (line.startsWith('accepted ')) out(`  server: ${line}`);
+  });
+  server.stderr.on('data', (chunk: Buffer) => (serverOut += chunk));
+
+  const running = () => !!server.child && server.child.exitCode === null && server.child.signalCode === null;
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    // RST (not FIN) so neither side is left in TIME_WAIT.
+    for (const client of clients) client.resetAndDestroy();
+    if (running()) {
+      server.child!.kill('SIGTERM');
+      await Promise.race([server, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      if (running()) server.child!.kill('SIGKILL');
+    }
+  };
+  process.on('SIGINT', () => {
+    process.stderr.write(`${NAME}: interrupted; stopping listen-only (pid ${server.pid}) and the clients\n`);
+    void cleanup().then(() => process.exit(130));
+  });
+  process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const check = () => {
+        const match = /listening on \S+:(\d+) \(tcp\)/.exec(serverOut);
+        if (match) resolve(Number(match[1]));
+      };
+      server.stderr.on('data', check);
+      server.then((result) => reject(new Failure(`listen-only exited early: ${result.stderr.trim() || result.exitCode}`)));
+      setTimeout(() => reject(new Failure('listen-only did not start within 15 s')), 15000).unref();
+    });
+    const pid = server.pid;
+    const netstat = async () => {
+      out(`$ netstat --port ${port} --explain`);
+      const result = await $({ nothrow: true, cwd: here('..') })`${process.execPath} ${runtime} ${here('netstat.ts')} --port ${port} --explain`;
+      out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${result.stderr.trim()})`));
+    };
+    const connectClient = async (n: number, waitMs: number) => {
+      const client = net.connect(port, '127.0.0.1');
+      client.on('error', () => {});
+      clients.push(client);
+      const ok = await Promise.race([
+        once(client, 'connect').then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), waitMs)),
+      ]);
+      if (ok) {
+        client.write(`hello from client ${n}\n`);
+        out(`client ${n}: connect() returned: ${client.localAddress}:${client.localPort} -> 127.0.0.1:${port}; sent "hello from client ${n}\\n"`);
+      } else {
+        out(`client ${n}: connect() has not returned after ${waitMs / 1000} s: the queue is full, the kernel dropped its SYN`);
+      }
+      return ok;
+    };
+
+    out(`# The handshake without accept(): listen(fd, ${backlog}) and no accept()\n`);
+    out(`$ listen-only --port 0 --backlog ${backlog}      # pid ${pid}`);
+    out(`listening on 127.0.0.1:${port} (tcp)\n`);
+    out(`## Step 0: the server listens; nobody has connected`);
+    await netstat();
+    const total = backlog + 2;
+    for (let n = 1; n <= total; n++) {
+      const fits = n <= backlog + 1;
+      out(`\n## Step ${n}: client ${n} connects${fits ? '' : ` (the queue already holds backlog + 1 = ${backlog + 1})`}`);
+      await connectClient(n, fits ? 5000 : 1500);
+      await netstat();
+    }
+    out(`\n## Step ${total + 1}: the server calls accept() for everything queued (kill -USR2 ${pid})`);
+    server.child!.kill('SIGUSR2');
+    await waitFor(() => (serverOut.match(/accept\(\): taking/) ? true : false), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await netstat();
+    const late = clients.slice(backlog + 1);
+    if (late.length > 0) {
+      out(`\n## Step ${total + 2}: the clients left in SYN_SENT get in when their SYN is retried (1, 3, 7 s ...)`);
+      const started = Date.now();
+      const joined = await Promise.all(
+        late.map((client) =>
+          client.readyState === 'open'
+            ? Promise.resolve(true)
+            : Promise.race([once(client, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10000))]),
+        ),
+      );
+      out(`${joined.filter(Boolean).length} of ${late.length} got in after ${((Date.now() - started) / 1000).toFixed(1)} s more; the server accept()s them at once now`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await netstat();
+    }
+    out(`\n## Done: the clients reset their connections, listen-only (pid ${pid}) stops`);
+  } finally {
+    await cleanup();
+  }
+  out(`listen-only exited with code ${server.child?.exitCode ?? server.child?.signalCode}`);
+});
+
+function out(text: string): void {
+  process.stdout.write(text + '\n');
+}
+
+async function waitFor(test: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
