@@ -133,7 +133,6 @@ function serve(socket: net.Socket, options: Options): void {
     if (closing) {
       socket.destroy();
     } else if (reader.started && !socket.writableNeedDrain) {
-      log(`${tuple} no complete request within ${seconds} s`);
       answerError(new HttpError(408, `no complete request within ${seconds} s`));
     } else {
       log(`${tuple} idle for ${seconds} s`);
