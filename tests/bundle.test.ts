@@ -53,10 +53,11 @@ function run(name: string, args: string[], options: { input?: string; nodeArgs?:
   });
 }
 
-function start(name: string, args: string[]) {
+function start(name: string, args: string[], stdin: 'pipe' | 'ignore' = 'ignore') {
   return startCommand(process.execPath, [`${name}.mjs`, ...args], {
     cwd: folder(name),
     env: { NODE_PATH: '', NODE_OPTIONS: '' },
+    stdin,
   });
 }
 
@@ -104,6 +105,24 @@ const BEHAVIOURS: Record<string, () => Promise<void>> = {
       await server.waitForStdout(/accepted 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+; 9 bytes .*"queued hi"/);
       socket.destroy();
       assert.is((await server.stop('SIGTERM')).code, 0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  },
+
+  async 'talk-server'() {
+    // What the client sends shows on the server's stdout; what is typed on the
+    // server's stdin reaches the client; --once exits when the client leaves.
+    const server = start('talk-server', ['--port', '0', '--once'], 'pipe');
+    try {
+      const { port } = await server.listening();
+      const socket = await connect(port);
+      socket.write('hi from the client\n');
+      await server.waitForStdout(/hi from the client\n/);
+      server.child.stdin!.write('hi from the server\n');
+      assert.is((await readBytes(socket, 19)).toString(), 'hi from the server\n');
+      socket.end();
+      assert.is((await server.wait()).code, 0);
     } finally {
       server.child.kill('SIGKILL');
     }
@@ -224,9 +243,16 @@ test('each bundle alone: a usage error is one line and exit 2', async () => {
   }
 });
 
+// Scripts whose bundle cannot yet do its job alone, and why (printed, not hidden).
+const KNOWN_GAPS: Record<string, string> = {
+  'handshake-tour':
+    'it starts scripts/listen-only.ts (and netstat) with node --import tsx next to itself, so its bundle needs the repository',
+};
+
 for (const name of names) {
   const behaviour = BEHAVIOURS[name];
   if (behaviour) test(`${name}.mjs alone: a real behaviour`, behaviour);
+  else if (KNOWN_GAPS[name]) console.log(`  KNOWN GAP: ${name}.mjs checked for --help only: ${KNOWN_GAPS[name]}`);
   else console.log(`  note: bundle.test.ts has no behaviour check for ${name}.mjs yet (only --help)`);
 }
 
