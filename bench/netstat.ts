@@ -1,0 +1,183 @@
+// netstat.ts --json against `ss -tanp` and `netstat -tanp` (net-tools) with
+// 1,000 and 10,000 loopback connections open, median wall time of several
+// runs each, measured in the same run; ratios < 1 mean we are faster. Then
+// where our time goes, measured in this process: reading + parsing
+// /proc/net/tcp{,6}, the /proc/*/fd walk, the ss backlog fetch (zx import +
+// ss), JSON, against `node -e 0` for start-up.
+//
+// The connections are opened by two child processes (one accepts and holds
+// the server sides, one holds the clients) so no process needs more than
+// ~10,000 descriptors; 10k is skipped, visibly, when `ulimit -n` is lower.
+//
+//   npx tsx bench/netstat.ts                 1,000 and 10,000, 5 runs each
+//   npx tsx bench/netstat.ts --runs 3 1000   fewer runs, only 1,000
+//
+// Writes bench/results/netstat.json.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readSockets, attachOwners, attachBacklogs, filterRows, formatJson } from '../lib/sockets.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '5' } }, allowPositionals: true });
+const RUNS = Math.max(1, Math.min(20, Number(values.runs) || 5));
+const SIZES = (positionals.length ? positionals.map(Number) : [1000, 10000]).filter((n) => n > 0);
+
+const which = (name: string) => (process.env.PATH ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, name)));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+function openFilesLimit(): number {
+  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+function timeOnce(argv: string[]): number | null {
+  const started = performance.now();
+  const result = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, stdio: 'ignore', timeout: 60_000 });
+  const ms = performance.now() - started;
+  return result.status === 0 ? ms : null;
+}
+
+function timeCommand(argv: string[]): number | null {
+  timeOnce(argv); // warm the page cache and the kernel's tables
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ms = timeOnce(argv);
+    if (ms === null) return null;
+    times.push(ms);
+  }
+  return median(times);
+}
+
+// Two children: a server that accepts and holds, a client side that connects.
+const SERVER = `const net=require('net');const held=[];const s=net.createServer(c=>{c.on('error',()=>{});held.push(c)});
+s.listen({port:0,host:'127.0.0.1',backlog:4096},()=>console.log(s.address().port));process.stdin.resume();process.stdin.on('end',()=>process.exit(0));`;
+const CLIENTS = `const net=require('net');const [port,n]=process.argv.slice(-2).map(Number);const held=[];let done=0,bad=0;
+function one(){return new Promise(r=>{const c=net.connect(port,'127.0.0.1');c.on('connect',()=>{held.push(c);done++;r()});c.on('error',()=>{bad++;r()})})}
+(async()=>{for(let i=0;i<n;i+=200){const batch=[];for(let j=i;j<Math.min(n,i+200);j++)batch.push(one());await Promise.all(batch)}console.log(done+' '+bad)})();
+process.stdin.resume();process.stdin.on('end',()=>{for(const c of held)c.resetAndDestroy();setTimeout(()=>process.exit(0),200)});`;
+
+function readLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('child did not answer within 60 s')), 60_000);
+    child.stdout!.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(text.trim());
+      }
+    });
+    child.on('exit', () => reject(new Error(`child exited: ${text}`)));
+  });
+}
+
+async function openConnections(n: number): Promise<{ close: () => Promise<void>; opened: number }> {
+  const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = Number(await readLine(server));
+  const clients = spawn(process.execPath, ['-e', CLIENTS, String(port), String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [opened, failed] = (await readLine(clients)).split(' ').map(Number);
+  if (failed) console.log(`  (${failed} connects failed)`);
+  return {
+    opened,
+    // The clients reset their connections (RST, no TIME_WAIT left behind), then the server goes.
+    close: async () => {
+      clients.stdin!.end();
+      await new Promise((resolve) => clients.on('exit', resolve));
+      server.stdin!.end();
+      await new Promise((resolve) => server.on('exit', resolve));
+    },
+  };
+}
+
+interface Row {
+  connections: number;
+  tool: string;
+  command: string;
+  medianMs: number | null;
+  vsSs: number | null;
+  vsNetstat: number | null;
+}
+
+// In-process breakdown of one `netstat --json`, median of RUNS.
+async function breakdown(): Promise<Record<string, number>> {
+  const phases: Record<string, number[]> = { readParse: [], owners: [], ssBacklogs: [], json: [] };
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now();
+    const rows = filterRows(readSockets({ tcp: true, udp: true, unix: false }), {});
+    phases.readParse.push(performance.now() - t);
+    t = performance.now();
+    attachOwners(rows);
+    phases.owners.push(performance.now() - t);
+    t = performance.now();
+    await attachBacklogs(rows);
+    phases.ssBacklogs.push(performance.now() - t); // first run includes importing zx
+    t = performance.now();
+    formatJson(rows);
+    phases.json.push(performance.now() - t);
+  }
+  return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v))]));
+}
+
+const limit = openFilesLimit();
+const tools: Array<{ tool: string; argv: string[]; available: boolean }> = [
+  { tool: 'ss -tanp', argv: ['ss', '-tanp'], available: which('ss') },
+  { tool: 'netstat -tanp', argv: ['netstat', '-tanp'], available: which('netstat') },
+  { tool: 'netstat.ts --json (tsx)', argv: [path.join(BIN, 'tsx'), 'scripts/netstat.ts', '--json'], available: fs.existsSync(path.join(BIN, 'tsx')) },
+  { tool: 'netstat.ts --json (node --import tsx)', argv: [process.execPath, '--import', 'tsx', 'scripts/netstat.ts', '--json'], available: true },
+  { tool: 'dist/netstat.mjs --json (node)', argv: [process.execPath, 'dist/netstat.mjs', '--json'], available: fs.existsSync(path.join(ROOT, 'dist/netstat.mjs')) },
+  { tool: 'node -e 0 (start-up only)', argv: [process.execPath, '-e', '0'], available: true },
+];
+for (const t of tools) if (!t.available) console.log(`skipped: ${t.tool} (not installed / not built; npm run build makes dist/)`);
+
+const results: Row[] = [];
+const breakdowns: Record<string, Record<string, number>> = {};
+const started = Date.now();
+for (const n of SIZES) {
+  if (n + 100 > limit) {
+    console.log(`skipped: ${n} connections (ulimit -n is ${limit}; each child needs ${n + 100})`);
+    continue;
+  }
+  const conns = await openConnections(n);
+  try {
+    const rowsNow = readSockets({ tcp: true, udp: false, unix: false }).length;
+    console.log(`\n${conns.opened} connections open (${rowsNow} rows in /proc/net/tcp{,6}); median of ${RUNS} runs:`);
+    const times = new Map<string, number | null>();
+    for (const t of tools.filter((t) => t.available)) times.set(t.tool, timeCommand(t.argv));
+    const ss = times.get('ss -tanp') ?? null;
+    const ns = times.get('netstat -tanp') ?? null;
+    for (const t of tools.filter((t) => t.available)) {
+      const ms = times.get(t.tool) ?? null;
+      const row: Row = {
+        connections: conns.opened,
+        tool: t.tool,
+        command: t.argv.map((a) => path.relative(ROOT, a).startsWith('..') ? path.basename(a) : path.relative(ROOT, a) || a).join(' '),
+        medianMs: ms === null ? null : Math.round(ms),
+        vsSs: ms !== null && ss ? Number((ms / ss).toFixed(2)) : null,
+        vsNetstat: ms !== null && ns ? Number((ms / ns).toFixed(2)) : null,
+      };
+      results.push(row);
+      console.log(
+        `  ${t.tool.padEnd(40)} ${ms === null ? 'failed' : `${row.medianMs} ms`.padStart(8)}   x ss ${row.vsSs ?? '-'}   x netstat ${row.vsNetstat ?? '-'}`,
+      );
+    }
+    breakdowns[n] = await breakdown();
+    console.log(`  where netstat.ts spends it (in-process, ms): ${JSON.stringify(breakdowns[n])}`);
+  } finally {
+    await conns.close();
+  }
+}
+
+fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+fs.writeFileSync(
+  path.join(ROOT, 'bench/results/netstat.json'),
+  JSON.stringify({ date: new Date().toISOString(), runs: RUNS, openFilesLimit: limit, results, breakdown: breakdowns, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n',
+);
+console.log(`\nwrote bench/results/netstat.json (${Math.round((Date.now() - started) / 1000)} s)`);
