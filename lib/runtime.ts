@@ -1,0 +1,57 @@
+// Which JavaScript runtime runs this script (Node, Deno or Bun), and the one
+// line a script prints where that runtime lacks something it needs. The
+// scripts are single files that run unchanged under `npx tsx`, `node`
+// (>= 22.18, type stripping), `deno run -A` and `bun`; where a runtime
+// differs in a way a script cannot paper over, the script says so through
+// `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
+// figures or a stack trace.
+import { Failure } from './cli.ts';
+
+export type RuntimeName = 'node' | 'deno' | 'bun';
+
+/**
+ * The runtime executing this code. Deno and Bun both provide `process`
+ * (node compatibility), so they are told apart by their own globals first.
+ * @example runtimeName() // 'deno' under `deno run -A scripts/endian.ts`
+ */
+export function runtimeName(): RuntimeName {
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined') return 'deno';
+  if (typeof process !== 'undefined' && process.versions?.bun) return 'bun';
+  return 'node';
+}
+
+/**
+ * The runtime's name and version as a person would write it.
+ * @example runtimeLabel() // 'Bun 1.4.5'
+ */
+export function runtimeLabel(): string {
+  const name = runtimeName();
+  if (name === 'deno') {
+    const version = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno;
+    return `Deno ${version ?? process.versions.deno ?? '?'}`;
+  }
+  if (name === 'bun') return `Bun ${process.versions.bun}`;
+  return `Node ${process.versions.node}`;
+}
+
+const HOW_TO_RUN: Record<RuntimeName, string> = {
+  node: 'npx tsx (or node >= 22.18)',
+  deno: 'deno run -A',
+  bun: 'bun',
+};
+
+/**
+ * The error a script throws (inside runMain) when this runtime cannot do what
+ * it needs: one line naming the runtime, the reason and the runtimes that
+ * can, exit code 1.
+ * @example
+ * if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog");
+ * // listen-only: error: not supported on Bun 1.4.5: Bun's listen() ignores the backlog;
+ * //   run it with npx tsx (or node >= 22.18) or deno run -A
+ */
+export function unsupported(why: string): Failure {
+  const others = (Object.keys(HOW_TO_RUN) as RuntimeName[])
+    .filter((name) => name !== runtimeName())
+    .map((name) => HOW_TO_RUN[name]);
+  return new Failure(`not supported on ${runtimeLabel()}: ${why}; run it with ${others.join(' or ')}`);
+}
