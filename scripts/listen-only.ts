@@ -26,6 +26,7 @@ import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain }
 import { announceListening, onShutdown } from '../lib/net.ts';
 import { formatEndpoint } from '../lib/address.ts';
 import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/noaccept.ts';
+import { runtimeName, unsupported } from '../lib/runtime.ts';
 
 const NAME = 'listen-only';
 const HELP = `usage: listen-only.ts [--host H] [--port P] [--backlog N] [--for SECONDS]
@@ -62,6 +63,8 @@ await runMain(NAME, async () => {
   const port = parsePort(args.values.port);
   const requested = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 65535, integer: true });
   const holdSeconds = args.values.for === undefined ? null : parseNumber(args.values.for, '--for', { min: 0, max: 86400 });
+  // Bun's listen() always uses a backlog of 512 whatever it is given (Bun 1.4), and the backlog is the lesson here.
+  if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog (it always listens with 512)");
   const cap = somaxconn();
   const backlog = cap === null ? requested : Math.min(requested, cap);
   if (backlog < requested) process.stderr.write(`note: the kernel caps the backlog at net.core.somaxconn = ${cap}\n`);
