@@ -58,10 +58,12 @@ await runMain(NAME, async () => {
     cleaned = true;
     // RST (not FIN) so neither side is left in TIME_WAIT.
     for (const client of clients) client.resetAndDestroy();
+    // process.kill(pid), not child.kill(): Deno's child.kill() marks the child as
+    // ended by that signal at once, even when it handles it and keeps running.
     if (running()) {
-      server.child!.kill('SIGTERM');
+      process.kill(server.child!.pid!, 'SIGTERM');
       await Promise.race([server, new Promise((resolve) => setTimeout(resolve, 3000))]);
-      if (running()) server.child!.kill('SIGKILL');
+      if (running()) process.kill(server.child!.pid!, 'SIGKILL');
     }
   };
   process.on('SIGINT', () => {
@@ -116,7 +118,7 @@ await runMain(NAME, async () => {
       await netstat();
     }
     out(`\n## Step ${total + 1}: the server calls accept() for everything queued (kill -USR2 ${pid})`);
-    server.child!.kill('SIGUSR2');
+    process.kill(server.child!.pid!, 'SIGUSR2');
     await waitFor(() => (serverOut.match(/accept\(\): taking/) ? true : false), 5000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await netstat();
