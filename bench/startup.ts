@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -94,6 +95,10 @@ interface Config {
   failed: boolean;
 }
 const baselineConfig: Config = { script: '', way: 'baseline', argv: [node, '-e', '0'], runsMs: [], failed: false };
+// The floor for any .mjs file: an empty ES module (Node's ESM loader starts up).
+const emptyModule = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'socket-lab-bench-')), 'empty.mjs');
+fs.writeFileSync(emptyModule, '');
+const floorConfig: Config = { script: '', way: 'floor', argv: [node, emptyModule], runsMs: [], failed: false };
 const configs: Config[] = [];
 for (const name of names) {
   for (const way of WAYS) {
@@ -101,7 +106,7 @@ for (const name of names) {
   }
 }
 for (let round = 0; round <= RUNS; round++) {
-  for (const config of [baselineConfig, ...configs]) {
+  for (const config of [baselineConfig, floorConfig, ...configs]) {
     if (config.failed) continue;
     const ms = timeOnce(config.argv);
     if (ms === null) config.failed = true;
@@ -109,7 +114,11 @@ for (let round = 0; round <= RUNS; round++) {
   }
 }
 const baseline = { medianMs: Math.round(median(baselineConfig.runsMs) * 10) / 10, runsMs: baselineConfig.runsMs };
-console.log(`baseline: node -e 0, median ${baseline.medianMs} ms of ${RUNS} runs\n`);
+const floor = { medianMs: Math.round(median(floorConfig.runsMs) * 10) / 10, runsMs: floorConfig.runsMs };
+const floorRatio = Math.round((floor.medianMs / baseline.medianMs) * 100) / 100;
+fs.rmSync(path.dirname(emptyModule), { recursive: true, force: true });
+console.log(`baseline: node -e 0, median ${baseline.medianMs} ms of ${RUNS} runs`);
+console.log(`floor: node empty.mjs (an empty ES module), median ${floor.medianMs} ms, ${floorRatio.toFixed(2)}x\n`);
 
 interface Row {
   script: string;
@@ -161,6 +170,7 @@ fs.writeFileSync(
       runs: RUNS,
       build: { scripts: names.length, esbuildMs, commandMs: buildWallMs },
       baseline: { command: 'node -e 0', ...baseline },
+      floor: { command: 'node empty.mjs', ...floor, ratio: floorRatio },
       results: rows,
     },
     null,
