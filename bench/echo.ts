@@ -248,7 +248,7 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const rows: Array<Record<string, unknown>> = [];
 console.log(
-  `\n${'load generator'.padEnd(12)}${'measurement'.padEnd(27)}${'unit'.padEnd(8)}` +
+  `\n${'generator'.padEnd(12)}${'measurement'.padEnd(27)}${'unit'.padEnd(8)}` +
     `${'echo-server'.padStart(12)}${'node-pipe'.padStart(12)}${'ratio'.padStart(8)}`,
 );
 for (const generator of generators) {

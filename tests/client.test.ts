@@ -242,6 +242,61 @@ test('an unreachable address: one line naming the endpoint, exit 1', async () =>
   );
 });
 
+// Runs the client on a pseudo-terminal (python3's pty), types lines, then Ctrl-D.
+const PTY_DRIVER = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b''
+def pump(seconds, until=None):
+    global out
+    end = time.time() + seconds
+    while time.time() < end and not (until and until in out):
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try: out += os.read(fd, 4096)
+            except OSError: return
+pump(15, b'Ctrl-D')
+for line in [b'hello\\n', b'second line\\n']:
+    os.write(fd, line)
+    pump(5, line.rstrip() + b'\\r\\n' + line.rstrip() + b'\\r\\n')
+os.write(fd, b'\\x04')
+pump(10)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace').replace('\\r\\n', '\\n'))
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+test('on a terminal: interactive, each line typed is sent and its reply printed', async () => {
+  const driver = path.join(tmp, 'pty-driver.py');
+  fs.writeFileSync(driver, PTY_DRIVER);
+  const client = [process.execPath, '--import', 'tsx', 'scripts/client.ts'];
+  const tcp = spawn('python3', [driver, ...client, '127.0.0.1', String(echoPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const udp = spawn('python3', [driver, ...client, '127.0.0.1', String(udpPort), '--udp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const outputs = await Promise.all([tcp, udp].map(async (child) => {
+      let out = '';
+      child.stdout!.on('data', (chunk) => (out += chunk));
+      const [code] = await withDeadline(once(child, 'close'), 30000, 'the pty session');
+      return { code, out };
+    }));
+    // The terminal echoes what is typed, then the reply follows.
+    const tcpOut = outputs[0];
+    assert.is(tcpOut.code, 0, tcpOut.out);
+    assert.match(tcpOut.out, /^connected to 127\.0\.0\.1:\d+ \(tcp\) from 127\.0\.0\.1:\d+; Ctrl-D ends input, Ctrl-C quits\n/);
+    assert.match(tcpOut.out, /hello\nhello\nsecond line\nsecond line\n/);
+    assert.match(tcpOut.out, /connection closed by 127\.0\.0\.1:\d+\n$/);
+    const udpOut = outputs[1];
+    assert.is(udpOut.code, 0, udpOut.out);
+    assert.match(udpOut.out, /^sending to 127\.0\.0\.1:\d+ \(udp\); one datagram per line, Ctrl-D to finish\n/);
+    assert.match(udpOut.out, /hello\nhello\nsecond line\nsecond line\n/);
+  } finally {
+    tcp.kill('SIGKILL');
+    udp.kill('SIGKILL');
+  }
+});
+
 test('usage errors: one line, exit 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--bogus'], /^client: error: unknown option --bogus; see --help\n$/],
