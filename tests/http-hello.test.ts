@@ -311,12 +311,12 @@ test('a client that never reads its answers does not grow the server without bou
   const before = rss();
   const c = await client();
   c.socket.pause(); // never read: the server's answers pile up in the kernel, then it must stop
-  const one = GET('/flood');
-  const burst = Buffer.from(one.repeat(2000)); // 2000 requests, ~1.4 KB answer each
+  const one = GET('/flood', `X-Pad: ${'p'.repeat(1000)}\r\n`); // ~1 KB asks for a ~2.4 KB page
+  const burst = Buffer.from(one.repeat(2000));
   let written = 0;
   // Write until the kernel buffers are full in both directions (write() says false and
-  // no 'drain' comes): the server has stopped reading. Cap: 200k requests (280 MB of
-  // answers if the server kept them all).
+  // no 'drain' comes): the server has stopped reading. Loopback buffers hold ~10 MB
+  // each way; the cap is 200k requests (200 MB sent, 480 MB of answers if kept).
   let blocked = false;
   for (let i = 0; i < 100 && !blocked; i++) {
     written += 2000;
