@@ -1,7 +1,7 @@
 // Test helpers: run the real scripts as processes, wait for what they print
 // (never sleep), and always stop them. Every wait has a deadline so a hang
 // fails fast instead of hanging CI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -221,4 +221,50 @@ export async function readBytes(socket: net.Socket, length: number, ms = DEFAULT
 /** Reads everything until the peer closes. */
 export function readAll(socket: net.Socket, ms = DEFAULT_DEADLINE_MS): Promise<Buffer> {
   return readBytes(socket, Number.POSITIVE_INFINITY, ms);
+}
+
+/** A runtime that runs scripts/NAME.ts directly: Deno (`deno run -A`) or Bun. */
+export interface Runtime {
+  name: 'deno' | 'bun';
+  /** The binary: node_modules/.bin/NAME, else NAME on PATH. */
+  bin: string;
+  /** Arguments before the script path (`run -A` for Deno). */
+  prefix: string[];
+  /** The version `NAME --version` prints (`2.9.6`). */
+  version: string;
+}
+
+/**
+ * Finds deno or bun (node_modules/.bin first, then PATH) and checks that it
+ * runs; returns the reason instead when it cannot, for a visible skip line.
+ */
+export function findRuntime(name: 'deno' | 'bun'): Runtime | { name: string; skip: string } {
+  const prefix = name === 'deno' ? ['run', '-A'] : [];
+  const tried: string[] = [];
+  for (const bin of [`${ROOT}node_modules/.bin/${name}`, name]) {
+    const probe = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 15000 });
+    if (probe.status === 0) return { name, bin, prefix, version: /\d+\.\d+\.\d+\S*/.exec(probe.stdout)?.[0] ?? '?' };
+    tried.push(`${bin}: ${probe.error ? (probe.error as NodeJS.ErrnoException).code : `exit ${probe.status}`}`);
+  }
+  return { name, skip: `binary not installed or not runnable (${tried.join('; ')})` };
+}
+
+/** Starts `scripts/NAME.ts` under Deno or Bun, like startScript does under Node. */
+export function startScriptOn(runtime: Runtime, name: string, args: string[] = [], options: StartOptions = {}): ScriptProcess {
+  return startCommand(runtime.bin, [...runtime.prefix, `${ROOT}scripts/${name}.ts`, ...args], runtimeOptions(options));
+}
+
+/** Runs `scripts/NAME.ts` to completion under Deno or Bun, like runScript. */
+export function runScriptOn(
+  runtime: Runtime,
+  name: string,
+  args: string[] = [],
+  options: StartOptions & { input?: string | Buffer; deadlineMs?: number } = {},
+): Promise<RunResult> {
+  return runCommand(runtime.bin, [...runtime.prefix, `${ROOT}scripts/${name}.ts`, ...args], runtimeOptions(options));
+}
+
+// No "a new release is available" notes or permission prompts in the output.
+function runtimeOptions<O extends StartOptions>(options: O): O {
+  return { ...options, env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', ...options.env } };
 }
