@@ -13,7 +13,10 @@ import type dgram from 'node:dgram';
 import type { Writable } from 'node:stream';
 import { HexDumper } from './hexdump.ts';
 import { describeError, errorCode } from './cli.ts';
+import { formatEndpoint } from './address.ts';
 import { fourTuple } from './net.ts';
+import type { AccessList } from './acl.ts';
+import { RateLimitedLog, isReflectionPort, watchDescriptors } from './guard.ts';
 
 /** Counters of a server's life, for the summary line. */
 export interface EchoStats {
@@ -23,6 +26,10 @@ export interface EchoStats {
   refused: number;
   /** Bytes echoed back. */
   bytes: number;
+  /** Connections closed at once, or datagrams dropped, because --allow/--deny said no. */
+  denied: number;
+  /** UDP datagrams dropped by the reflection guard (source port 7, 19, 53, ...). */
+  reflected: number;
 }
 
 export interface EchoOptions {
@@ -36,6 +43,8 @@ export interface EchoOptions {
   log?: (line: string) => void;
   /** For Unix sockets: the path, used to name connections in the log. */
   unixPath?: string;
+  /** Access list checked once per connection at accept (null: everyone). */
+  acl?: AccessList | null;
 }
 
 /**
@@ -48,13 +57,16 @@ export interface EchoOptions {
  */
 export class EchoServer {
   readonly server: net.Server;
-  readonly stats: EchoStats = { connections: 0, refused: 0, bytes: 0 };
+  readonly stats: EchoStats = { connections: 0, refused: 0, bytes: 0, denied: 0, reflected: 0 };
   private readonly open = new Set<net.Socket>();
   private readonly maxConns: number;
   private readonly idleMs: number;
   private readonly copy: DataCopy | null;
   private readonly log: (line: string) => void;
   private readonly unixPath: string | undefined;
+  private readonly acl: AccessList | null;
+  private readonly denyLog: RateLimitedLog;
+  private readonly unwatch: () => void;
 
   constructor(options: EchoOptions = {}) {
     this.maxConns = options.maxConns ?? 1000;
@@ -62,9 +74,13 @@ export class EchoServer {
     this.copy = options.copy ?? null;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.unixPath = options.unixPath;
+    this.acl = options.acl ?? null;
+    this.denyLog = new RateLimitedLog(this.log, { burst: 20 });
     // allowHalfOpen: a client's FIN ends only its direction; we still echo
     // what is in flight and then send our own FIN.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    // EMFILE and other accept() errors: log (once a second), never crash.
+    this.unwatch = watchDescriptors(this.server, { log: this.log, active: () => this.open.size });
   }
 
   /** Connections open right now. */
@@ -75,6 +91,12 @@ export class EchoServer {
   private accept(socket: net.Socket): void {
     socket.on('error', ignoreError); // a reset client must never crash the server
     const tuple = fourTuple(socket, this.unixPath);
+    if (this.acl !== null && !this.acl.allows(socket.remoteAddress)) {
+      this.stats.denied++;
+      this.denyLog.log(`deny ${tuple} (--allow/--deny)`);
+      socket.destroy();
+      return;
+    }
     if (this.open.size >= this.maxConns) {
       this.stats.refused++;
       this.log(`refuse ${tuple} (--max-conns ${this.maxConns} reached)`);
@@ -131,6 +153,7 @@ export class EchoServer {
 
   /** Stops listening, closes every connection, resolves when all are closed. */
   async stop(): Promise<void> {
+    this.unwatch();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const sockets = [...this.open];
     const gone = sockets.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
@@ -147,9 +170,10 @@ function ignoreError(): void {}
  */
 export function echoDatagrams(
   socket: dgram.Socket,
-  options: { copy?: DataCopy | null; log?: (line: string) => void } = {},
+  options: { copy?: DataCopy | null; log?: (line: string) => void; acl?: AccessList | null } = {},
 ): EchoStats {
-  const stats: EchoStats = { connections: 0, refused: 0, bytes: 0 };
+  const stats: EchoStats = { connections: 0, refused: 0, bytes: 0, denied: 0, reflected: 0 };
+  const acl = options.acl ?? null;
   const copy = options.copy ?? null;
   const dumper = copy?.hex ? new HexDumper() : null;
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -161,7 +185,20 @@ export function echoDatagrams(
     }
   };
   socket.on('error', sent);
+  const dropLog = new RateLimitedLog(log);
+  const denyLog = new RateLimitedLog(log);
   socket.on('message', (message, peer) => {
+    // The reflection guard: never answer another auto-answering service.
+    if (isReflectionPort(peer.port)) {
+      stats.reflected++;
+      dropLog.log(`drop datagram from ${formatEndpoint(peer.address, peer.port)}: source port ${peer.port} is an auto-answering UDP service (reflection guard)`);
+      return;
+    }
+    if (acl !== null && !acl.allows(peer.address)) {
+      stats.denied++;
+      denyLog.log(`deny datagram from ${formatEndpoint(peer.address, peer.port)} (--allow/--deny)`);
+      return;
+    }
     stats.connections++;
     stats.bytes += message.length;
     socket.send(message, peer.port, peer.address, sent);
