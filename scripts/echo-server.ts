@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/echo.ts';
+import { ACL_HELP, ACL_OPTIONS, AccessList } from '../lib/acl.ts';
 
 const NAME = 'echo-server';
 const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]
@@ -37,11 +38,19 @@ Writes back every byte each client sends, and copies it to stdout.
   --idle-timeout SECS   close a connection after SECS with no traffic (default: never)
   --quiet               do not copy client data to stdout
   --hex                 copy client data to stdout as a hex dump (hexdump -C)
+${ACL_HELP}
+                        (TCP and UDP only: Unix socket peers have no address)
   -h, --help            show this help
 
 When ready it prints "listening on HOST:PORT (tcp|udp)" or "listening on PATH
 (unix)" on stderr, then "open SRC -> DST" and "close SRC -> DST (N bytes)" per
 connection. Ctrl-C or SIGTERM closes everything, prints a summary and exits 0.
+A denied TCP client is closed at once ("deny SRC -> DST"); a denied datagram
+is dropped. UDP datagrams from the source port of a service that answers on
+its own (echo 7, daytime 13, qotd 17, chargen 19, time 37, DNS 53, NTP 123,
+SNMP 161, SSDP 1900, ...) are never answered (no echo loops, no reflection).
+Both are counted in the summary. Out of file descriptors (EMFILE), it keeps
+serving its clients, turns new ones away and logs it at most once a second.
 If stdout is backed up, clients are paused until it drains; if it is closed,
 copying stops and the echo goes on.
 
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
       'idle-timeout': { type: 'string' },
       quiet: { type: 'boolean' },
       hex: { type: 'boolean' },
+      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
@@ -74,7 +84,11 @@ async function main(): Promise<void> {
       throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
     }
     if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
+    if (flags.allow || flags.deny) {
+      throw new UsageError('--allow/--deny filter IP addresses and Unix socket peers have none; use the file permissions of --unix PATH instead');
+    }
   }
+  const acl = AccessList.fromFlags(flags.allow, flags.deny);
   const log = (line: string) => process.stderr.write(line + '\n');
   const copy = flags.quiet ? null : new DataCopy(process.stdout, { hex: flags.hex, log });
 
@@ -83,12 +97,15 @@ async function main(): Promise<void> {
   let summary: () => string;
   if (flags.udp) {
     const { socket, endpoint } = await bindUdp(host, port);
-    stats = echoDatagrams(socket, { copy, log });
+    stats = echoDatagrams(socket, { copy, log, acl });
     announceListening(endpoint, 'udp');
     stop = () => new Promise((resolve) => socket.close(() => resolve()));
-    summary = () => `summary: ${plural(stats.connections, 'datagram')}, ${stats.bytes} bytes echoed`;
+    summary = () =>
+      `summary: ${plural(stats.connections, 'datagram')}, ${stats.bytes} bytes echoed` +
+      (stats.denied > 0 ? `, ${stats.denied} denied (--allow/--deny)` : '') +
+      (stats.reflected > 0 ? `, ${stats.reflected} dropped (reflection guard)` : '');
   } else {
-    const echo = new EchoServer({ maxConns, idleTimeoutSeconds, copy, log, unixPath: flags.unix });
+    const echo = new EchoServer({ maxConns, idleTimeoutSeconds, copy, log, unixPath: flags.unix, acl });
     stats = echo.stats;
     if (flags.unix !== undefined) {
       const path = flags.unix;
@@ -103,7 +120,8 @@ async function main(): Promise<void> {
     }
     summary = () =>
       `summary: ${plural(stats.connections, 'connection')}, ${stats.bytes} bytes echoed` +
-      (stats.refused > 0 ? `, ${stats.refused} refused (--max-conns ${maxConns})` : '');
+      (stats.refused > 0 ? `, ${stats.refused} refused (--max-conns ${maxConns})` : '') +
+      (stats.denied > 0 ? `, ${stats.denied} denied (--allow/--deny)` : '');
   }
 
   onShutdown(async () => {
