@@ -131,11 +131,20 @@ export class AccessList {
   }
 }
 
-/** The --help paragraph every server with --allow/--deny shows. */
-export const ACL_HELP = `  --allow CIDR          accept only peers in CIDR (IPv4 or IPv6, e.g. 127.0.0.0/8,
-                        ::1, fd00::/8); repeatable; any --allow denies everyone else
-  --deny CIDR           refuse peers in CIDR; repeatable; --deny wins over --allow.
-                        IPv4-mapped peers (::ffff:1.2.3.4) match IPv4 rules`;
+/**
+ * The --help lines for --allow/--deny, with descriptions starting at
+ * `column` (to line up with the rest of a script's help).
+ */
+export function aclHelp(column = 24): string {
+  const pad = (flag: string) => `  ${flag}`.padEnd(column);
+  const more = ' '.repeat(column);
+  return [
+    `${pad('--allow CIDR')}accept only peers in CIDR (IPv4 or IPv6, e.g. 127.0.0.0/8,`,
+    `${more}::1, fd00::/8); repeatable; any --allow denies everyone else`,
+    `${pad('--deny CIDR')}refuse peers in CIDR; repeatable; --deny wins over --allow.`,
+    `${more}IPv4-mapped peers (::ffff:1.2.3.4) match IPv4 rules`,
+  ].join('\n');
+}
 
 /** The flag definitions for parseCli. */
 export const ACL_OPTIONS = {

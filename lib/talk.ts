@@ -6,6 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import { fourTuple } from './net.ts';
 import { relayStream } from './relay.ts';
 import { describeError } from './cli.ts';
+import type { AccessList } from './acl.ts';
+import { RateLimitedLog, watchDescriptors } from './guard.ts';
 
 /** Clients that may wait for their turn (the lesson's listen backlog). */
 export const MAX_WAITING = 64;
@@ -22,6 +24,8 @@ export interface TalkOptions {
   log?: (line: string) => void;
   /** For Unix sockets: the path, to name connections in the log. */
   unixPath?: string;
+  /** Access list checked once per connection at accept (null: everyone). */
+  acl?: AccessList | null;
 }
 
 /** Counters for the summary line. */
@@ -30,6 +34,8 @@ export interface TalkStats {
   received: number;
   sent: number;
   refused: number;
+  /** Connections closed at once because --allow/--deny said no. */
+  denied: number;
 }
 
 /**
@@ -41,23 +47,33 @@ export interface TalkStats {
  */
 export class TalkServer {
   readonly server: net.Server;
-  readonly stats: TalkStats = { connections: 0, received: 0, sent: 0, refused: 0 };
+  readonly stats: TalkStats = { connections: 0, received: 0, sent: 0, refused: 0, denied: 0 };
   private readonly options: TalkOptions;
   private readonly log: (line: string) => void;
   private readonly waiting: Array<{ socket: net.Socket; tuple: string }> = [];
   private current: net.Socket | null = null;
   private stopping = false;
+  private readonly denyLog: RateLimitedLog;
+  private readonly unwatch: () => void;
 
   constructor(options: TalkOptions) {
     this.options = options;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    this.denyLog = new RateLimitedLog(this.log, { burst: 20 });
+    // EMFILE and other accept() errors: log (once a second), never crash.
+    this.unwatch = watchDescriptors(this.server, { log: this.log, active: () => this.waiting.length + (this.current ? 1 : 0) });
   }
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => {}); // errors are reported through the relay
     if (this.stopping) return void socket.destroy();
     const tuple = fourTuple(socket, this.options.unixPath);
+    if (this.options.acl && !this.options.acl.allows(socket.remoteAddress)) {
+      this.stats.denied++;
+      this.denyLog.log(`deny ${tuple} (--allow/--deny)`);
+      return void socket.destroy();
+    }
     if (this.current === null) return void this.talk(socket, tuple);
     if (this.waiting.length >= MAX_WAITING) {
       this.stats.refused++;
@@ -101,6 +117,7 @@ export class TalkServer {
   /** Stops listening and closes the talking and the waiting clients. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unwatch();
     const sockets = [...this.waiting.splice(0).map((w) => w.socket), ...(this.current ? [this.current] : [])];
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const gone = sockets.map((socket) =>

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/echo.ts';
-import { ACL_HELP, ACL_OPTIONS, AccessList } from '../lib/acl.ts';
+import { ACL_OPTIONS, aclHelp, AccessList } from '../lib/acl.ts';
 
 const NAME = 'echo-server';
 const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]
@@ -38,7 +38,7 @@ Writes back every byte each client sends, and copies it to stdout.
   --idle-timeout SECS   close a connection after SECS with no traffic (default: never)
   --quiet               do not copy client data to stdout
   --hex                 copy client data to stdout as a hex dump (hexdump -C)
-${ACL_HELP}
+${aclHelp(24)}
                         (TCP and UDP only: Unix socket peers have no address)
   -h, --help            show this help
 

@@ -29,9 +29,10 @@ import fs from 'node:fs';
 import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parsePort, runMain } from '../lib/cli.ts';
 import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { TalkServer } from '../lib/talk.ts';
+import { ACL_OPTIONS, aclHelp, AccessList } from '../lib/acl.ts';
 
 const NAME = 'talk-server';
-const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex]
+const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex] [--allow CIDR] [--deny CIDR]
 
 Talks with one client at a time: prints what it sends, sends what you type.
 
@@ -41,12 +42,15 @@ Talks with one client at a time: prints what it sends, sends what you type.
   --unix PATH     listen on a Unix stream socket at PATH (removed on exit)
   --once          exit after the first client leaves
   --hex           print what the client sends as a hex dump (hexdump -C)
+${aclHelp(18)}
+                  (TCP only: Unix socket peers have no address)
   -h, --help      show this help
 
 When ready it prints "listening on HOST:PORT (tcp)" or "listening on PATH
 (unix)" on stderr, then "open SRC -> DST" when a client's turn begins,
 "wait SRC -> DST (...)" for a client that must wait, and "close SRC -> DST
-(N bytes)" (N = bytes the client sent) when it leaves. Ctrl-C or SIGTERM
+(N bytes)" (N = bytes the client sent) when it leaves. A client refused by
+--allow/--deny is closed at once and logged as "deny SRC -> DST". Ctrl-C or SIGTERM
 closes everything, prints a summary and exits 0.
 
 ${EXIT_CODES_HELP}`;
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
       unix: { type: 'string' },
       once: { type: 'boolean' },
       hex: { type: 'boolean' },
+      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
@@ -72,7 +77,11 @@ async function main(): Promise<void> {
       throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
     }
     if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
+    if (flags.allow || flags.deny) {
+      throw new UsageError('--allow/--deny filter IP addresses and Unix socket peers have none; use the file permissions of --unix PATH instead');
+    }
   }
+  const acl = AccessList.fromFlags(flags.allow, flags.deny);
   const log = (line: string) => process.stderr.write(line + '\n');
 
   let shutdown: () => Promise<void> = async () => {};
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
     hex: flags.hex,
     once: flags.once,
     unixPath: flags.unix,
+    acl,
     log,
     onDone: () => void shutdown(),
   });
@@ -98,10 +108,11 @@ async function main(): Promise<void> {
     stopped = true;
     await talk.stop();
     if (flags.unix !== undefined) fs.rmSync(flags.unix, { force: true });
-    const { connections, received, sent, refused } = talk.stats;
+    const { connections, received, sent, refused, denied } = talk.stats;
     log(
       `summary: ${connections} connection${connections === 1 ? '' : 's'}, ` +
-        `${received} bytes received, ${sent} bytes sent` + (refused ? `, ${refused} refused` : ''),
+        `${received} bytes received, ${sent} bytes sent` + (refused ? `, ${refused} refused` : '') +
+        (denied ? `, ${denied} denied (--allow/--deny)` : ''),
     );
     process.stdin.destroy(); // do not wait for more typing
     process.exitCode = 0;
