@@ -24,6 +24,8 @@ import net from 'node:net';
 import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
 import { formatEndpoint, splitEndpoint } from '../lib/address.ts';
+import { ACL_OPTIONS, AccessList, aclHelp } from '../lib/acl.ts';
+import { RateLimitedLog, watchDescriptors } from '../lib/guard.ts';
 import {
   HttpError,
   MAX_BODY_BYTES,
@@ -39,6 +41,7 @@ import {
 
 const NAME = 'http-hello';
 const HELP = `Usage: http-hello [--host HOST] [--port PORT] [--head-timeout SECONDS] [--max-body BYTES]
+                  [--allow CIDR] [--deny CIDR]
 
 A web server on a plain TCP socket (node:net): open it in a browser and see
 the exact bytes of the browser's request, the connection's four-tuple and how
@@ -50,10 +53,12 @@ Options:
   --head-timeout SECONDS   close a connection that has not completed a request
                            within this time, also an idle keep-alive one (default 10)
   --max-body BYTES         largest request body shown; longer ones get 413 (default ${MAX_BODY_BYTES})
+${aclHelp(27)}
   -h, --help               show this help
 
 Logs (stderr): listening on HOST:PORT (tcp), open SRC -> DST,
-  SRC -> DST #N "REQUEST LINE" STATUS, close SRC -> DST (N requests)
+  SRC -> DST #N "REQUEST LINE" STATUS, close SRC -> DST (N requests),
+  deny SRC -> DST (a client refused by --allow/--deny, closed at once)
 
 ${EXIT_CODES_HELP}`;
 
@@ -74,6 +79,7 @@ runMain(NAME, async () => {
       port: { type: 'string' },
       'head-timeout': { type: 'string' },
       'max-body': { type: 'string' },
+      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
@@ -84,17 +90,28 @@ runMain(NAME, async () => {
     maxBody: parseNumber(args.values['max-body'] ?? String(MAX_BODY_BYTES), '--max-body', { integer: true, max: 64 * 1024 * 1024 }),
   };
 
+  const acl = AccessList.fromFlags(args.values.allow, args.values.deny);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const denyLog = new RateLimitedLog(log, { burst: 20 });
   const connections = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    if (acl && !acl.allows(socket.remoteAddress)) {
+      socket.on('error', () => {});
+      denyLog.log(`deny ${fourTuple(socket)} (--allow/--deny)`);
+      return void socket.destroy();
+    }
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
     serve(socket, options);
   });
   const endpoint = await listenTcp(server, { host, port });
   announceListening(endpoint, 'tcp');
+  // EMFILE and other accept() errors: log (once a second), never crash.
+  const unwatch = watchDescriptors(server, { log, active: () => connections.size });
   process.stderr.write(`open http://${browsable(endpoint)}/ in a browser\n`);
 
   onShutdown(() => {
+    unwatch();
     server.close();
     for (const socket of connections) socket.destroy();
   });
@@ -182,6 +199,16 @@ function serve(socket: net.Socket, options: Options): void {
     if (!keepAlive) finish();
   };
 
+  // A bug must cost one connection, never the server: log it and drop the connection.
+  const guarded = (step: () => void) => () => {
+    try {
+      step();
+    } catch (error) {
+      lastError = `internal error: ${(error as Error)?.message ?? String(error)}`;
+      socket.destroy();
+    }
+  };
+
   // Answers every complete request buffered so far, in order, but stops while
   // the client is not reading its answers (so memory stays bounded).
   const pump = () => {
@@ -213,13 +240,13 @@ function serve(socket: net.Socket, options: Options): void {
   socket.on('data', (chunk: Buffer) => {
     if (closing) return;
     reader.push(chunk);
-    pump();
+    guarded(pump)();
   });
-  socket.on('drain', pump);
+  socket.on('drain', guarded(pump));
   socket.on('end', () => {
     peerEnded = true;
     if (closing) socket.destroy();
-    else pump();
+    else guarded(pump)();
   });
   socket.on('error', (error: NodeJS.ErrnoException) => {
     lastError = error.code ?? error.message;
