@@ -26,6 +26,11 @@ const WORKER_CODE = `(async () => {
   const flag = new Int32Array(workerData.flag);
   const server = net.createServer();
   let nextId = 1;
+  const sockets = new Map();
+  // The main thread may close a connection at once (an access list said no).
+  parentPort.on('message', (message) => {
+    if (message.type === 'close') sockets.get(message.id)?.destroy();
+  });
   server.on('error', (error) => parentPort.postMessage({ type: 'error', code: error.code, message: error.message }));
   server.on('listening', () => {
     const address = server.address();
@@ -37,6 +42,8 @@ const WORKER_CODE = `(async () => {
   server.on('connection', (socket) => {
     const id = nextId++;
     socket.on('error', () => {});
+    sockets.set(id, socket);
+    socket.on('close', () => sockets.delete(id));
     parentPort.postMessage({
       type: 'connection', id,
       remoteAddress: socket.remoteAddress, remotePort: socket.remotePort,
@@ -91,6 +98,11 @@ export class HeldListener extends EventEmitter {
   acceptAll(): void {
     Atomics.store(this.flag, 0, 1);
     Atomics.notify(this.flag, 0);
+  }
+
+  /** Closes one accepted connection at once (the worker destroys its socket). */
+  closeConnection(id: number): void {
+    this.worker.postMessage({ type: 'close', id });
   }
 
   /** Stops the worker: the listener and every accepted socket close. */

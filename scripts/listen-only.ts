@@ -27,9 +27,10 @@ import { announceListening, onShutdown } from '../lib/net.ts';
 import { formatEndpoint } from '../lib/address.ts';
 import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/noaccept.ts';
 import { runtimeName, unsupported } from '../lib/runtime.ts';
+import { ACL_OPTIONS, AccessList, aclHelp } from '../lib/acl.ts';
 
 const NAME = 'listen-only';
-const HELP = `usage: listen-only.ts [--host H] [--port P] [--backlog N] [--for SECONDS]
+const HELP = `usage: listen-only.ts [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
 
 socket(), bind(), listen(N), and then no accept(): connections wait in the
 kernel's accept queue. Prints \`accept queue: Q (backlog N)\` once a second.
@@ -41,6 +42,12 @@ kernel's accept queue. Prints \`accept queue: Q (backlog N)\` once a second.
   --for SECONDS    hold that long, then accept() every queued connection, print
                    its four-tuple and the bytes it sent before accept(), exit 0
                    (default: hold until Ctrl-C)
+${aclHelp(19)}
+                   The list is applied when connections are accept()ed (--for,
+                   SIGUSR2): a denied one is closed at once and logged as
+                   "deny SRC -> DST". Before accept() the kernel queues every
+                   client whatever the list says: nothing can be refused
+                   without accepting it first.
   -h, --help       this help
 
 SIGUSR2 accepts everything queued at once and keeps accepting until Ctrl-C.
@@ -56,12 +63,14 @@ await runMain(NAME, async () => {
       port: { type: 'string', default: '8001' },
       backlog: { type: 'string', default: '64' },
       for: { type: 'string' },
+      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
   const host = parseHost(args.values.host);
   const port = parsePort(args.values.port);
   const requested = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 65535, integer: true });
+  const acl = AccessList.fromFlags(args.values.allow, args.values.deny);
   const holdSeconds = args.values.for === undefined ? null : parseNumber(args.values.for, '--for', { min: 0, max: 86400 });
   // Bun's listen() always uses a backlog of 512 whatever it is given (Bun 1.4), and the backlog is the lesson here.
   if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog (it always listens with 512)");
@@ -98,6 +107,15 @@ await runMain(NAME, async () => {
     onReport();
   };
   server.on('connection', (conn: AcceptedConnection) => {
+    if (acl && !acl.allows(conn.remoteAddress)) {
+      server.closeConnection(conn.id);
+      const tuple = `${formatEndpoint(conn.remoteAddress, conn.remotePort)} -> ${formatEndpoint(conn.localAddress, conn.localPort)}`;
+      process.stderr.write(`deny ${tuple} (--allow/--deny)\n`);
+      expected.delete(formatEndpoint(conn.remoteAddress, conn.remotePort));
+      reported++;
+      onReport();
+      return;
+    }
     const key = formatEndpoint(conn.remoteAddress, conn.remotePort);
     const want = expected.get(key) ?? 0;
     expected.delete(key);
