@@ -17,6 +17,8 @@ export interface RelayResult {
   error?: unknown;
   /** The output failed (EPIPE: the reader of stdout went away). */
   outputClosed?: boolean;
+  /** Why the relay gave up on a stalled peer (see StreamRelayOptions.stallSeconds). */
+  stalled?: 'silent' | 'not reading';
 }
 
 export interface StreamRelayOptions {
@@ -27,6 +29,14 @@ export interface StreamRelayOptions {
   /** With hex: print each partial line at once (interactive) instead of
    *  only whole lines, which makes piped output equal `hexdump -C`. */
   hexFlushEachChunk?: boolean;
+  /**
+   * Give up (destroy the socket, result.stalled set, an ETIMEDOUT error) when
+   * the peer made no progress for this long while we wait on it: after the
+   * end of input nothing arrived ('silent'), or our send buffer stayed full
+   * because it does not read ('not reading'). Time while our own output is
+   * backed up does not count. Default: wait forever.
+   */
+  stallSeconds?: number;
 }
 
 /**
@@ -51,23 +61,56 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
   const result: RelayResult = { sent: 0, received: 0 };
   let inputAttached = false;
 
+  // The stall guard: one timer, armed only while we wait on the peer.
+  const stallMs = (options.stallSeconds ?? 0) * 1000;
+  let inputEnded = false;
+  let sendBlocked = false;
+  let outputBlocked = false;
+  let stallTimer: NodeJS.Timeout | undefined;
+  const armStall = () => {
+    if (stallMs <= 0) return;
+    clearTimeout(stallTimer);
+    if ((inputEnded || sendBlocked) && !outputBlocked && !socket.destroyed) stallTimer = setTimeout(onStall, stallMs);
+  };
+  const onStall = () => {
+    result.stalled = inputEnded && !sendBlocked ? 'silent' : 'not reading';
+    result.error ??= Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+    socket.destroy();
+  };
+
   const onInput = (chunk: Buffer) => {
     result.sent += chunk.length;
-    if (!socket.write(chunk)) input.pause();
+    if (!socket.write(chunk)) {
+      input.pause();
+      sendBlocked = true;
+      armStall();
+    }
   };
   const onInputEnd = () => {
     detachInput();
+    inputEnded = true;
+    armStall();
     socket.end(); // shutdown(SHUT_WR): the peer reads EOF, we keep reading
   };
   const onSocketDrain = () => {
+    sendBlocked = false;
+    armStall();
     if (inputAttached) input.resume();
   };
   const onData = (chunk: Buffer) => {
     result.received += chunk.length;
     const text = dumper ? dumper.push(chunk) + (flushEach ? dumper.flush() : '') : chunk;
-    if (!output.write(text)) socket.pause();
+    if (!output.write(text)) {
+      socket.pause();
+      outputBlocked = true;
+    }
+    armStall();
   };
-  const onOutputDrain = () => socket.resume();
+  const onOutputDrain = () => {
+    outputBlocked = false;
+    armStall();
+    socket.resume();
+  };
   const onOutputError = () => {
     result.outputClosed = true;
     socket.destroy();
@@ -96,6 +139,7 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
     output.on('drain', onOutputDrain);
     output.on('error', onOutputError);
     socket.on('close', () => {
+      clearTimeout(stallTimer);
       detachInput();
       output.off('drain', onOutputDrain);
       if (dumper && !result.outputClosed) output.write(dumper.end());
@@ -106,6 +150,8 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
     });
     socket.resume(); // also a socket accepted with pauseOnConnect
     if (input.readableEnded) {
+      inputEnded = true;
+      armStall();
       socket.end();
     } else {
       inputAttached = true;

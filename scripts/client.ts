@@ -35,15 +35,20 @@ Connects to a server and relays stdin to it and what it sends to stdout.
                         chunk read from a pipe (at most 65507 bytes each)
   --unix PATH           connect to a Unix stream socket instead
   --hex                 print what comes back as a hex dump (hexdump -C)
-  --timeout SECONDS     give up connecting after SECONDS; with --udp, stop
-                        waiting for replies when none came for SECONDS after
-                        the end of input (default 10)
+  --timeout SECONDS     give up connecting after SECONDS; give up on a server
+                        that sends nothing for SECONDS after the end of input,
+                        or does not read what is sent for SECONDS; with --udp,
+                        stop waiting for replies when none came for SECONDS
+                        after the end of input (default 10)
   -h, --help            show this help
 
 On a terminal each line you type is sent and the replies are printed; Ctrl-D
 ends input. Piped, stdin is streamed to the server; at its end the client
 shuts down its sending side (FIN) and prints until the server closes, then
 exits 0 (like nc -N). With --udp it stops once every datagram had a reply.
+Faults: a reset connection, a server silent after the end of input, or one
+that stops reading: one line on stderr, exit 1. Memory stays bounded against
+a server that floods without reading (each direction waits for the other end).
 
 ${EXIT_CODES_HELP}`;
 
@@ -97,7 +102,13 @@ async function main(): Promise<void> {
       const from = flags.unix ? '' : ` from ${formatEndpoint(socket.localAddress ?? '?', socket.localPort ?? 0)}`;
       note(`connected to ${peer} (${flags.unix ? 'unix' : 'tcp'})${from}; Ctrl-D ends input, Ctrl-C quits`);
     }
-    const result = await relayStream(socket, { ...io, hexFlushEachChunk: interactive });
+    const result = await relayStream(socket, { ...io, hexFlushEachChunk: interactive, stallSeconds: timeoutSeconds });
+    if (result.stalled === 'silent') {
+      throw new Failure(`connection to ${peer}: no data from the server for ${timeoutSeconds} s after the end of input (ETIMEDOUT); try --timeout`);
+    }
+    if (result.stalled === 'not reading') {
+      throw new Failure(`connection to ${peer}: the server has not read what was sent for ${timeoutSeconds} s (ETIMEDOUT); try --timeout`);
+    }
     if (result.error && !result.outputClosed) {
       throw new Failure(`connection to ${peer}: ${describeError(result.error)}`);
     }
