@@ -105,6 +105,7 @@ export function watchDescriptors(
   const warn = new RateLimitedLog(options.log);
   const clients = () => (options.active ? `; serving the ${options.active()} clients already connected` : '');
   const onError = (error: unknown) => {
+    if (!server.listening) return; // a bind()/listen() failure: whoever called listen() reports it
     warn.log(`accept() failed: ${describeError(error)}; still listening${clients()}`);
   };
   server.on('error', onError);
