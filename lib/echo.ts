@@ -15,6 +15,7 @@ import { HexDumper } from './hexdump.ts';
 import { describeError, errorCode } from './cli.ts';
 import { formatEndpoint } from './address.ts';
 import { fourTuple } from './net.ts';
+import { adoptInPlaceReads, inPlaceReadsAvailable } from './fastecho.ts';
 import type { AccessList } from './acl.ts';
 import { RateLimitedLog, isReflectionPort, watchDescriptors } from './guard.ts';
 
@@ -78,7 +79,13 @@ export class EchoServer {
     this.denyLog = new RateLimitedLog(this.log, { burst: 20 });
     // allowHalfOpen: a client's FIN ends only its direction; we still echo
     // what is in flight and then send our own FIN.
-    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    // noDelay: replies go out at once (TCP_NODELAY), as a C echo server does.
+    // pauseOnConnect (Node): nothing is read before accept() moves the
+    // connection to the fast read path of lib/fastecho.ts.
+    this.server = net.createServer(
+      { allowHalfOpen: true, noDelay: true, pauseOnConnect: inPlaceReadsAvailable() },
+      (socket) => this.accept(socket),
+    );
     // EMFILE and other accept() errors: log (once a second), never crash.
     this.unwatch = watchDescriptors(this.server, { log: this.log, active: () => this.open.size });
   }
@@ -103,7 +110,6 @@ export class EchoServer {
       socket.destroy();
       return;
     }
-    this.open.add(socket);
     this.stats.connections++;
     this.log(`open ${tuple}`);
 
@@ -113,38 +119,48 @@ export class EchoServer {
     let bytes = 0;
     let sendFull = false; // our send buffer to this client is full
     let copyFull = false; // the copy (stdout) is backed up
-    const resumeFromCopy = () => {
-      copyFull = false;
-      if (!sendFull) socket.resume();
-    };
-
-    socket.on('data', (chunk: Buffer) => {
+    // The hot path, once per read(): count, write back, and say whether to
+    // keep reading (not while either output is full). Nothing is logged or
+    // allocated here. The fast path (lib/fastecho.ts) may hand us a buffer it
+    // reads into again, so the copy to stdout, which may hold it, gets its own.
+    const echo = (chunk: Buffer): boolean => {
       bytes += chunk.length;
       stats.bytes += chunk.length;
-      if (!socket.write(chunk)) {
-        sendFull = true;
-        socket.pause();
-      }
-      if (copy !== null && !copy.write(chunk, dumper, resumeFromCopy)) {
-        copyFull = true;
-        socket.pause();
-      }
-    });
-    socket.on('drain', () => {
+      if (!conn.write(chunk)) sendFull = true;
+      if (copy !== null && !copy.write(fast ? Buffer.from(chunk) : chunk, dumper, resumeFromCopy)) copyFull = true;
+      return !sendFull && !copyFull;
+    };
+    const adopted = adoptInPlaceReads(socket, echo);
+    const fast = adopted !== null;
+    const conn = adopted ?? socket; // the socket that now owns the connection
+    if (fast) {
+      conn.on('error', ignoreError);
+    } else {
+      conn.on('data', (chunk: Buffer) => {
+        if (!echo(chunk)) conn.pause();
+      });
+      conn.resume(); // paused by pauseOnConnect, or flowing already
+    }
+    this.open.add(conn);
+    const resumeFromCopy = () => {
+      copyFull = false;
+      if (!sendFull) conn.resume();
+    };
+    conn.on('drain', () => {
       sendFull = false;
-      if (!copyFull) socket.resume();
+      if (!copyFull) conn.resume();
     });
     // Half-close: the client sent FIN. end() queues our FIN behind the
     // echo still buffered, so nothing in flight is lost.
-    socket.on('end', () => socket.end());
+    conn.on('end', () => conn.end());
     if (this.idleMs > 0) {
-      socket.setTimeout(this.idleMs, () => {
+      conn.setTimeout(this.idleMs, () => {
         this.log(`idle ${tuple} (no traffic for ${this.idleMs / 1000} s), closing`);
-        socket.destroy();
+        conn.destroy();
       });
     }
-    socket.on('close', () => {
-      this.open.delete(socket);
+    conn.on('close', () => {
+      this.open.delete(conn);
       copy?.forget(resumeFromCopy);
       if (dumper) copy?.writeText(dumper.flush());
       this.log(`close ${tuple} (${bytes} bytes)`);
