@@ -116,6 +116,44 @@ test('half-close: the server echoes what is in flight, then closes', async () =>
   assert.ok(socket.readableEnded);
 });
 
+test('a reader that keeps stopping gets every byte back while other clients ping-pong', async () => {
+  // The server reads into a buffer shared by all connections (lib/fastecho.ts)
+  // and writes that the kernel cannot take at once must not see it reused:
+  // a client that reads in fits and starts forces partial writes, while a
+  // second client's small reads go through the shared buffer meanwhile.
+  const slow = await connect(port);
+  const data = crypto.randomBytes(8 << 20);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    slow.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const before = got;
+      got += chunk.length;
+      if (got >> 18 !== before >> 18) {
+        slow.pause(); // every 256 KiB, stop reading for a moment
+        setTimeout(() => slow.resume(), 15);
+      }
+    });
+    slow.on('end', resolve);
+    slow.on('error', reject);
+  });
+  slow.end(data);
+  const pinger = await connect(port);
+  const pinged = (async () => {
+    for (let i = 0; i < 200; i++) {
+      const message = Buffer.from(`ping ${i} ${'x'.repeat(i % 50)}`);
+      const reply = readBytes(pinger, message.length);
+      pinger.write(message);
+      assert.equal((await reply).toString(), message.toString());
+    }
+  })();
+  await withDeadline(Promise.all([done, pinged]), 30000, 'slow reader and pinger');
+  pinger.destroy();
+  assert.is(got, data.length);
+  assert.is(sha256(Buffer.concat(chunks)), sha256(data));
+});
+
 test('half-close: the client can still read long after its FIN', async () => {
   const socket = await connect(port);
   socket.pause(); // do not read yet
