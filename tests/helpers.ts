@@ -128,9 +128,17 @@ export interface StartOptions {
 
 /**
  * Starts `scripts/NAME.ts` under `node --import tsx` (one process, so signals
- * reach the script itself, unlike `npx tsx`).
+ * reach the script itself, unlike `npx tsx`). With SOCKET_LAB_RUNTIME=deno or
+ * =bun in the environment it starts it under that runtime instead, so a
+ * script's own test file can be run against Deno or Bun by hand.
  */
 export function startScript(name: string, args: string[] = [], options: StartOptions = {}): ScriptProcess {
+  const other = process.env.SOCKET_LAB_RUNTIME;
+  if (other === 'deno' || other === 'bun') {
+    const runtime = findRuntime(other);
+    if ('skip' in runtime) throw new Error(`SOCKET_LAB_RUNTIME=${other}: ${runtime.skip}`);
+    return startScriptOn(runtime, name, args, options);
+  }
   return startCommand(process.execPath, ['--import', 'tsx', `${ROOT}scripts/${name}.ts`, ...args], options);
 }
 
@@ -239,6 +247,13 @@ export interface Runtime {
  * runs; returns the reason instead when it cannot, for a visible skip line.
  */
 export function findRuntime(name: 'deno' | 'bun'): Runtime | { name: string; skip: string } {
+  let found = foundRuntimes.get(name);
+  if (!found) foundRuntimes.set(name, (found = probeRuntime(name)));
+  return found;
+}
+const foundRuntimes = new Map<string, Runtime | { name: string; skip: string }>();
+
+function probeRuntime(name: 'deno' | 'bun'): Runtime | { name: string; skip: string } {
   const prefix = name === 'deno' ? ['run', '-A'] : [];
   const tried: string[] = [];
   for (const bin of [`${ROOT}node_modules/.bin/${name}`, name]) {
