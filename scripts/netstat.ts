@@ -17,7 +17,6 @@
 import { EXIT_CODES_HELP, Failure, errorCode, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { onShutdown } from '../lib/net.ts';
 import {
-  attachBacklogs,
   attachOwners,
   explain,
   filterRows,
@@ -26,6 +25,7 @@ import {
   hasProcNet,
   parseState,
   readSockets,
+  startBacklogs,
   takeOptionalValue,
 } from '../lib/sockets.ts';
 
@@ -105,8 +105,9 @@ await runMain(NAME, async () => {
 
   const show = async () => {
     const rows = filterRows(readSockets(kinds), filter);
+    const backlogs = await startBacklogs(rows); // ss runs on its own while we walk /proc
     attachOwners(rows);
-    await attachBacklogs(rows);
+    await backlogs.done;
     if (values.json) {
       process.stdout.write(interval ? JSON.stringify(rows) + '\n' : formatJson(rows));
       if (values.explain) process.stderr.write(explain(rows).join('\n') + '\n');
