@@ -5,6 +5,7 @@
 // differs in a way a script cannot paper over, the script says so through
 // `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
 // figures or a stack trace.
+import { fileURLToPath } from 'node:url';
 import { Failure } from './cli.ts';
 
 export type RuntimeName = 'node' | 'deno' | 'bun';
@@ -54,4 +55,22 @@ export function unsupported(why: string): Failure {
     .filter((name) => name !== runtimeName())
     .map((name) => HOW_TO_RUN[name]);
   return new Failure(`not supported on ${runtimeLabel()}: ${why}; run it with ${others.join(' or ')}`);
+}
+
+/**
+ * The command that runs a sibling script the way this one runs: the bundle
+ * `NAME.mjs` beside a bundle, `deno run -A NAME.ts` under Deno, `bun
+ * NAME.ts` under Bun, and node with this process's loader flags (tsx)
+ * otherwise.
+ * @example siblingCommand('listen-only', import.meta.url) // [node, '--import', 'tsx', '/…/scripts/listen-only.ts']
+ */
+export function siblingCommand(name: string, fromUrl: string): string[] {
+  const bundled = fromUrl.endsWith('.mjs');
+  const file = fileURLToPath(new URL(`${name}.${bundled ? 'mjs' : 'ts'}`, fromUrl));
+  if (bundled) return [process.execPath, file];
+  const runtime = runtimeName();
+  if (runtime === 'deno') return [process.execPath, 'run', '-A', file];
+  if (runtime === 'bun') return [process.execPath, file];
+  const loader = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : ['--import', 'tsx'];
+  return [process.execPath, ...loader, file];
 }

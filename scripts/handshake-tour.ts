@@ -17,9 +17,10 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EXIT_CODES_HELP, Failure, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { siblingCommand } from '../lib/runtime.ts';
 
 const NAME = 'handshake-tour';
-const HELP = `usage: handshake-tour.ts [--backlog N]
+const HELP = `Usage: handshake-tour [--backlog N]
 
 Starts listen-only (no accept()) on a free port, connects backlog + 2 clients
 one at a time, shows \`netstat --port P --explain\` after each step, lets the
@@ -42,9 +43,8 @@ await runMain(NAME, async () => {
   $.quiet = true;
   $.verbose = false;
   const clients: net.Socket[] = [];
-  // Scripts run with the same runtime and loader as this one (node --import tsx).
-  const runtime = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : ['--import', 'tsx'];
-  const server = $({ nothrow: true, cwd: here('..') })`${process.execPath} ${runtime} ${here('listen-only.ts')} --port 0 --backlog ${backlog}`;
+  // The other scripts run the way this one runs (tsx, a bundle, Deno or Bun).
+  const server = $({ nothrow: true, cwd: here('.') })`${siblingCommand('listen-only', import.meta.url)} --port 0 --backlog ${backlog}`;
   let serverOut = '';
   server.stdout.on('data', (chunk: Buffer) => {
     for (const line of String(chunk).split('\n')) if (line.startsWith('accepted ')) out(`  server: ${line}`);
@@ -85,7 +85,7 @@ await runMain(NAME, async () => {
     const pid = server.pid;
     const netstat = async () => {
       out(`$ netstat --port ${port} --explain`);
-      const result = await $({ nothrow: true, cwd: here('..') })`${process.execPath} ${runtime} ${here('netstat.ts')} --port ${port} --explain`;
+      const result = await $({ nothrow: true, cwd: here('.') })`${siblingCommand('netstat', import.meta.url)} --port ${port} --explain`;
       out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${result.stderr.trim()})`));
     };
     const connectClient = async (n: number, waitMs: number) => {
