@@ -30,7 +30,7 @@ import { runtimeName, unsupported } from '../lib/runtime.ts';
 import { ACL_OPTIONS, AccessList, aclHelp } from '../lib/acl.ts';
 
 const NAME = 'listen-only';
-const HELP = `usage: listen-only.ts [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
+const HELP = `Usage: listen-only [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
 
 socket(), bind(), listen(N), and then no accept(): connections wait in the
 kernel's accept queue. Prints \`accept queue: Q (backlog N)\` once a second.

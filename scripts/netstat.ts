@@ -30,7 +30,7 @@ import {
 } from '../lib/sockets.ts';
 
 const NAME = 'netstat';
-const HELP = `usage: netstat.ts [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]
+const HELP = `Usage: netstat [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]
 
 Lists sockets from /proc/net like \`netstat -tunap\`: TCP and UDP, IPv4 and IPv6,
 numeric, with the process that holds each one (\`-\` when none does).
