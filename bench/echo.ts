@@ -135,6 +135,8 @@ async function startServer(server: Server): Promise<{ child: ChildProcess; port:
   const argv = server.start(port);
   const command = canPin ? ['taskset', '-c', '1', ...argv] : argv;
   const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   child.stderr!.resume(); // open/close lines: read and dropped
   const exited = new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`${server.name} exited (${code})`))));
   exited.catch(() => {});
@@ -171,6 +173,15 @@ async function openConnections(port: number, count: number): Promise<net.Socket[
       socket.once('error', reject);
     })),
   );
+}
+
+// Ctrl-C: do not leave a pinned server behind.
+const children = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -366,23 +377,41 @@ for (let round = 0; round < ROUNDS; round++) {
           );
         }
       }
-      if (MEMORY) {
-        const m = (memory[server.name] ??= { idleKiB: [], perConnKiB: [], hogPeakKiB: [], hogStop: [] });
-        const idle = await idleMemory(pid, port, IDLE_CONNS);
-        m.idleKiB.push(idle.idleKiB);
-        m.perConnKiB.push(idle.perConnKiB);
-        let line = `  round ${round + 1} mem ${server.name.padEnd(11)} idle ${(idle.idleKiB / 1024).toFixed(1)} MiB, ${idle.perConnKiB.toFixed(2)} KiB per idle connection (${IDLE_CONNS})`;
-        if (cLoadgen) {
-          const hog = hogMemory(pid, port);
-          m.hogPeakKiB.push(hog.peak);
-          m.hogStop.push(hog.stop);
-          line += `; hog: VmRSS ${(hog.before / 1024).toFixed(1)} -> peak ${(hog.peak / 1024).toFixed(1)} MiB (${hog.stop})`;
-        }
-        console.log(line);
-      }
     } finally {
       await stopServer(child);
     }
+  }
+}
+
+// Memory, each figure from a fresh server: idle VmRSS a second after start,
+// VmRSS per idle connection, then (another fresh server) the peak under hog.
+for (let round = 0; MEMORY && round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+  for (const server of order) {
+    const m = (memory[server.name] ??= { idleKiB: [], perConnKiB: [], hogPeakKiB: [], hogStop: [] });
+    let line = `  round ${round + 1} mem ${server.name.padEnd(11)}`;
+    let { child, port } = await startServer(server);
+    try {
+      await sleep(1000);
+      const idle = await idleMemory(child.pid!, port, IDLE_CONNS);
+      m.idleKiB.push(idle.idleKiB);
+      m.perConnKiB.push(idle.perConnKiB);
+      line += ` idle ${(idle.idleKiB / 1024).toFixed(1)} MiB, ${idle.perConnKiB.toFixed(2)} KiB per idle connection (${IDLE_CONNS})`;
+    } finally {
+      await stopServer(child);
+    }
+    if (cLoadgen) {
+      ({ child, port } = await startServer(server));
+      try {
+        const hog = hogMemory(child.pid!, port);
+        m.hogPeakKiB.push(hog.peak);
+        m.hogStop.push(hog.stop);
+        line += `; hog: VmRSS ${(hog.before / 1024).toFixed(1)} -> peak ${(hog.peak / 1024).toFixed(1)} MiB (${hog.stop})`;
+      } finally {
+        await stopServer(child);
+      }
+    }
+    console.log(line);
   }
 }
 
