@@ -20,13 +20,13 @@ import {
   attachOwners,
   explain,
   filterRows,
-  formatJson,
   formatTable,
   hasProcNet,
   parseState,
   readSockets,
   startBacklogs,
   takeOptionalValue,
+  writeJson,
 } from '../lib/sockets.ts';
 
 const NAME = 'netstat';
@@ -109,7 +109,8 @@ await runMain(NAME, async () => {
     attachOwners(rows);
     await backlogs.done;
     if (values.json) {
-      process.stdout.write(interval ? JSON.stringify(rows) + '\n' : formatJson(rows));
+      if (interval) process.stdout.write(JSON.stringify(rows) + '\n');
+      else writeJson(rows, (chunk) => process.stdout.write(chunk));
       if (values.explain) process.stderr.write(explain(rows).join('\n') + '\n');
       return;
     }
