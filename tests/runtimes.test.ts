@@ -134,7 +134,7 @@ const CASES: Record<string, Case> = {
     const server = startScriptOn(rt, 'talk-server', ['--port', '0', '--once'], { stdin: 'pipe' });
     try {
       const { port } = await server.listening();
-      const socket = await connect(port);
+      const socket = (await connect(port)).on('error', () => {});
       socket.write('hello from the client\n');
       await server.waitForStdout(/hello from the client\n/);
       const reply = readBytes(socket, 'hello from the server\n'.length);
