@@ -60,8 +60,8 @@ export function unsupported(why: string): Failure {
 /**
  * The command that runs a sibling script the way this one runs: the bundle
  * `NAME.mjs` beside a bundle, `deno run -A NAME.ts` under Deno, `bun
- * NAME.ts` under Bun, and node with this process's loader flags (tsx)
- * otherwise.
+ * NAME.ts` under Bun, node with this process's loader flags (tsx), or
+ * plain `node NAME.ts` where Node strips types itself (>= 22.18).
  * @example siblingCommand('listen-only', import.meta.url) // [node, '--import', 'tsx', '/…/scripts/listen-only.ts']
  */
 export function siblingCommand(name: string, fromUrl: string): string[] {
@@ -71,6 +71,8 @@ export function siblingCommand(name: string, fromUrl: string): string[] {
   const runtime = runtimeName();
   if (runtime === 'deno') return [process.execPath, 'run', '-A', file];
   if (runtime === 'bun') return [process.execPath, file];
-  const loader = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : ['--import', 'tsx'];
-  return [process.execPath, ...loader, file];
+  if (process.execArgv.some((arg) => arg.includes('tsx'))) return [process.execPath, ...process.execArgv, file];
+  // Node >= 22.18 strips the types itself (`node scripts/X.ts`, nothing installed).
+  const strips = (process.features as { typescript?: string | false }).typescript;
+  return strips ? [process.execPath, file] : [process.execPath, '--import', 'tsx', file];
 }
