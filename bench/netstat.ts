@@ -1,9 +1,13 @@
 // netstat.ts --json against `ss -tanp` and `netstat -tanp` (net-tools) with
 // 1,000 and 10,000 loopback connections open, median wall time of several
-// runs each, measured in the same run; ratios < 1 mean we are faster. Then
-// where our time goes, measured in this process: reading + parsing
-// /proc/net/tcp{,6}, the /proc/*/fd walk, the ss backlog fetch (zx import +
-// ss), JSON, against `node -e 0` for start-up.
+// runs each, the commands taking turns (A/B/C/...) so a burst of load from
+// elsewhere hits all of them alike; ratios < 1 mean we are faster. Then
+// where our time goes, measured in this process, phase by phase as
+// scripts/netstat.ts runs them: reading /proc/net/tcp{,6,udp,udp6}, parsing,
+// starting ss (zx import + spawn), the /proc/*/fd walk (ss runs meanwhile),
+// waiting for ss, JSON; the first run (cold code, as in a fresh process) and
+// the median. `node -e 0` gives start-up. The load average is recorded: the
+// machine is shared.
 //
 // The connections are opened by two child processes (one accepts and holds
 // the server sides, one holds the clients) so no process needs more than
@@ -18,7 +22,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readSockets, attachOwners, attachBacklogs, filterRows, formatJson } from '../lib/sockets.ts';
+import os from 'node:os';
+import { attachOwners, filterRows, readProcFile, readSockets, startBacklogs, writeJson } from '../lib/sockets.ts';
+import { parseInetTable, type InetProto, type SocketRow } from '../lib/procnet.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -45,15 +51,21 @@ function timeOnce(argv: string[]): number | null {
   return result.status === 0 ? ms : null;
 }
 
-function timeCommand(argv: string[]): number | null {
-  timeOnce(argv); // warm the page cache and the kernel's tables
-  const times: number[] = [];
+// Median wall time of each command, RUNS rounds, the commands taking turns;
+// one warm-up round first (page cache, the kernel's tables). null = failed.
+function timeCommands(commands: string[][]): Array<number | null> {
+  for (const argv of commands) timeOnce(argv);
+  const times = commands.map(() => [] as number[]);
+  const failed = commands.map(() => false);
   for (let i = 0; i < RUNS; i++) {
-    const ms = timeOnce(argv);
-    if (ms === null) return null;
-    times.push(ms);
+    commands.forEach((argv, j) => {
+      if (failed[j]) return;
+      const ms = timeOnce(argv);
+      if (ms === null) failed[j] = true;
+      else times[j].push(ms);
+    });
   }
-  return median(times);
+  return times.map((xs, j) => (failed[j] ? null : median(xs)));
 }
 
 // Two children: a server that accepts and holds, a client side that connects.
@@ -106,24 +118,42 @@ interface Row {
   vsNetstat: number | null;
 }
 
-// In-process breakdown of one `netstat --json`, median of RUNS.
-async function breakdown(): Promise<Record<string, number>> {
-  const phases: Record<string, number[]> = { readParse: [], owners: [], ssBacklogs: [], json: [] };
-  for (let i = 0; i < RUNS; i++) {
+// In-process breakdown of `netstat --json`, phase by phase as the script
+// runs them; the first run is cold (the parser and the walk not yet
+// compiled, as in a fresh process), then the median of RUNS.
+async function breakdown(): Promise<{ cold: Record<string, number>; median: Record<string, number> }> {
+  const phases: Record<string, number[]> = { read: [], parse: [], startSs: [], walk: [], waitSs: [], json: [] };
+  const devNull = fs.openSync('/dev/null', 'w');
+  for (let i = 0; i <= RUNS; i++) {
     let t = performance.now();
-    const rows = filterRows(readSockets({ tcp: true, udp: true, unix: false }), {});
-    phases.readParse.push(performance.now() - t);
-    t = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      phases[phase].push(now - t);
+      t = now;
+    };
+    const tables: Array<[InetProto, Uint8Array]> = [];
+    for (const proto of ['tcp', 'tcp6', 'udp', 'udp6'] as const) {
+      const bytes = readProcFile(`/proc/net/${proto}`);
+      if (bytes) tables.push([proto, Uint8Array.from(bytes)]); // a copy: the read buffer is reused
+    }
+    lap('read');
+    const rows: SocketRow[] = filterRows(tables.flatMap(([proto, bytes]) => parseInetTable(bytes, proto)), {});
+    lap('parse');
+    const backlogs = await startBacklogs(rows); // the first run includes importing zx
+    lap('startSs');
     attachOwners(rows);
-    phases.owners.push(performance.now() - t);
-    t = performance.now();
-    await attachBacklogs(rows);
-    phases.ssBacklogs.push(performance.now() - t); // first run includes importing zx
-    t = performance.now();
-    formatJson(rows);
-    phases.json.push(performance.now() - t);
+    lap('walk');
+    await backlogs.done;
+    lap('waitSs');
+    writeJson(rows, (chunk) => fs.writeSync(devNull, chunk)); // as the script writes it
+    lap('json');
   }
-  return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v))]));
+  fs.closeSync(devNull);
+  const round = (xs: number[]) => Math.round(xs[0]);
+  return {
+    cold: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(v)])),
+    median: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v.slice(1)))])),
+  };
 }
 
 const limit = openFilesLimit();
@@ -138,7 +168,8 @@ const tools: Array<{ tool: string; argv: string[]; available: boolean }> = [
 for (const t of tools) if (!t.available) console.log(`skipped: ${t.tool} (not installed / not built; npm run build makes dist/)`);
 
 const results: Row[] = [];
-const breakdowns: Record<string, Record<string, number>> = {};
+const breakdowns: Record<string, { cold: Record<string, number>; median: Record<string, number> }> = {};
+const loads: Record<string, number[]> = {};
 const started = Date.now();
 for (const n of SIZES) {
   if (n + 100 > limit) {
@@ -148,9 +179,11 @@ for (const n of SIZES) {
   const conns = await openConnections(n);
   try {
     const rowsNow = readSockets({ tcp: true, udp: false, unix: false }).length;
-    console.log(`\n${conns.opened} connections open (${rowsNow} rows in /proc/net/tcp{,6}); median of ${RUNS} runs:`);
-    const times = new Map<string, number | null>();
-    for (const t of tools.filter((t) => t.available)) times.set(t.tool, timeCommand(t.argv));
+    console.log(`\n${conns.opened} connections open (${rowsNow} rows in /proc/net/tcp{,6}); median of ${RUNS} runs, taking turns:`);
+    const available = tools.filter((t) => t.available);
+    const measured = timeCommands(available.map((t) => t.argv));
+    const times = new Map(available.map((t, i) => [t.tool, measured[i]]));
+    loads[n] = os.loadavg().map((x) => Number(x.toFixed(2)));
     const ss = times.get('ss -tanp') ?? null;
     const ns = times.get('netstat -tanp') ?? null;
     for (const t of tools.filter((t) => t.available)) {
@@ -169,7 +202,9 @@ for (const n of SIZES) {
       );
     }
     breakdowns[n] = await breakdown();
-    console.log(`  where netstat.ts spends it (in-process, ms): ${JSON.stringify(breakdowns[n])}`);
+    console.log(`  load average ${loads[n].join(' ')} (2 cores shared with other work)`);
+    console.log(`  where netstat.ts spends it (in-process, ms), first run: ${JSON.stringify(breakdowns[n].cold)}`);
+    console.log(`                                             median:    ${JSON.stringify(breakdowns[n].median)}`);
   } finally {
     await conns.close();
   }
@@ -178,6 +213,6 @@ for (const n of SIZES) {
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(
   path.join(ROOT, 'bench/results/netstat.json'),
-  JSON.stringify({ date: new Date().toISOString(), runs: RUNS, openFilesLimit: limit, results, breakdown: breakdowns, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), runs: RUNS, openFilesLimit: limit, loadAverage: loads, results, breakdown: breakdowns, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n',
 );
 console.log(`\nwrote bench/results/netstat.json (${Math.round((Date.now() - started) / 1000)} s)`);
