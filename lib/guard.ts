@@ -125,7 +125,8 @@ export function watchDescriptors(
     }
     if (exhausted) {
       exhausted = false;
-      options.log(`file descriptors available again; accepting new connections${clients()}`);
+      const open = options.active ? ` (${options.active()} clients connected)` : '';
+      options.log(`file descriptors available again; accepting new connections${open}`);
     }
   };
   const timer = setInterval(probe, options.intervalMs ?? 1000);
