@@ -99,7 +99,14 @@ async function main(): Promise<void> {
     const { socket, endpoint } = await bindUdp(host, port);
     stats = echoDatagrams(socket, { copy, log, acl });
     announceListening(endpoint, 'udp');
-    stop = () => new Promise((resolve) => socket.close(() => resolve()));
+    stop = () =>
+      new Promise((resolve) => {
+        try {
+          socket.close(() => resolve());
+        } catch {
+          resolve(); // already closed (ERR_SOCKET_DGRAM_NOT_RUNNING)
+        }
+      });
     summary = () =>
       `summary: ${plural(stats.connections, 'datagram')}, ${stats.bytes} bytes echoed` +
       (stats.denied > 0 ? `, ${stats.denied} denied (--allow/--deny)` : '') +
