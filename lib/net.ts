@@ -93,6 +93,7 @@ export async function bindUdp(host: string, port: number): Promise<{ socket: dgr
  * that is not a socket, is refused with a clear Failure.
  */
 export async function listenUnix(server: net.Server, path: string): Promise<string> {
+  checkUnixPath(path, 'listen on');
   await removeStaleSocket(path);
   try {
     server.listen({ path });
@@ -101,6 +102,19 @@ export async function listenUnix(server: net.Server, path: string): Promise<stri
     throw listenFailure(path, 0, error);
   }
   return path;
+}
+
+/** sizeof(sun_path) - 1: the longest Unix socket path bind()/connect() take. */
+export const MAX_UNIX_PATH_BYTES = 107;
+
+// libuv silently truncates a longer path (binding a different file), so refuse it.
+function checkUnixPath(path: string, what: string): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes <= MAX_UNIX_PATH_BYTES) return;
+  const shown = path.length > 60 ? `${path.slice(0, 60)}...` : path;
+  throw new Failure(
+    `cannot ${what} ${shown}: name too long (ENAMETOOLONG); a Unix socket path is at most ${MAX_UNIX_PATH_BYTES} bytes (this one has ${bytes})`,
+  );
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
@@ -178,6 +192,7 @@ export async function connectStream(options: ConnectOptions): Promise<net.Socket
   let where: string;
   let socket: net.Socket;
   if (options.path !== undefined) {
+    checkUnixPath(options.path, 'connect to');
     where = options.path;
     socket = net.connect({ path: options.path });
   } else {
