@@ -34,7 +34,7 @@ const VECTORS = Number(process.env.FUZZ_VECTORS ?? 300);
 const PROCESS_SAMPLE = Number(process.env.FUZZ_PROCESS_SAMPLE ?? 12); // per script, besides the batches
 const POOL = 3;
 const BATCH = 60; // vectors per batch process
-const DEADLINE_MS = 6000;
+const DEADLINE_MS = 10000; // generous: netstat --watch's first draw took over 6 s on a loaded machine
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
 const names = fs
@@ -197,7 +197,10 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
       child.stdin.end();
       const killGroup = () => killGroupOf(child.pid!);
       const stopIfStarted = () => {
-        const longRunning = /listening on .+ \((tcp|udp|unix)\)/.test(stderr) || (args.includes('--watch') && stdout.length > 0);
+        const longRunning =
+          /listening on .+ \((tcp|udp|unix)\)/.test(stderr) ||
+          (args.some((a) => a === '--watch' || a.startsWith('--watch=')) && stdout.length > 0) ||
+          /^\$ listen-only/m.test(stdout); // handshake-tour under way
         if (verdict === null && longRunning) {
           verdict = 'started';
           killGroup();
@@ -309,12 +312,14 @@ const deadline = Number(process.env.FUZZ_DEADLINE_MS);
 const emit = process.stdout.write.bind(process.stdout);
 const report = (message) => emit('FUZZ ' + JSON.stringify(message) + '\\n');
 const vector = new AsyncLocalStorage(); // which vector a callback belongs to
+// Some callbacks lose the store (undefined): they are the current vector's.
+const mine = () => { const store = vector.getStore(); return store === undefined || store === current; };
 let current = -1;
 let out = '';
 let err = '';
 let exited = null; // process.exit(code) called by the current vector
 const capture = (append) => function (chunk, encoding, callback) {
-  if (vector.getStore() === current) append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+  if (mine()) append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
   const cb = typeof encoding === 'function' ? encoding : callback;
   if (cb) queueMicrotask(() => cb());
   return true;
@@ -324,13 +329,13 @@ process.stderr.write = capture((text) => { if (err.length < 100000) err += text;
 // process.exit() ends only the vector that called it (a late one from an
 // earlier vector, e.g. a 2 s "stdout nobody reads" timer, is ignored).
 const realExit = process.exit.bind(process);
-process.exit = (code) => { if (vector.getStore() === current && exited === null) exited = code ?? process.exitCode ?? 0; };
+process.exit = (code) => { if (mine() && exited === null) exited = code ?? process.exitCode ?? 0; };
 // handshake-tour with valid flags starts listen-only at once: that spawn is
 // its 'listening on' (it is stopped there, with its whole process group).
 let spawned = 0;
 const realSpawn = cp.spawn;
 cp.spawn = function (...args) {
-  if (vector.getStore() === current) spawned++;
+  if (mine()) spawned++;
   return realSpawn.apply(this, args);
 };
 syncBuiltinESMExports();
@@ -364,7 +369,7 @@ for (let i = 0; i < vectors.length; i++) {
   const t0 = Date.now();
   let verdict = null;
   const started = () =>
-    /listening on .+ \\((tcp|udp|unix)\\)/.test(err) || (args.includes('--watch') && out.length > 0) || (tour && spawned > 0);
+    /listening on .+ \\((tcp|udp|unix)\\)/.test(err) || (args.some((a) => a === '--watch' || a.startsWith('--watch=')) && out.length > 0) || (tour && spawned > 0);
   for (;;) {
     await sleep(2);
     if (failed) { verdict = 'crash'; err += String((failed && failed.stack) || failed); break; }
@@ -376,8 +381,15 @@ for (let i = 0; i < vectors.length; i++) {
   const code = exited ?? process.exitCode ?? 0;
   let clean = verdict === 'exit';
   if (verdict === 'started' && !tour) {
-    // Stop it the way Ctrl-C would, and wait for its handles to close.
-    for (const s of signals) for (const listener of process.listeners(s)) if (!before.get(s).includes(listener)) vector.run(i, () => listener(s));
+    // Stop it the way SIGTERM would (each new handler once: onShutdown's
+    // handler, called again, would exit at once), and wait for its handles.
+    const called = new Set();
+    for (const s of ['SIGTERM', 'SIGINT'])
+      for (const listener of process.listeners(s))
+        if (!before.get(s).includes(listener) && !called.has(listener)) {
+          called.add(listener);
+          vector.run(i, () => listener(s));
+        }
     const t1 = Date.now();
     while (active() > baseline && Date.now() - t1 < 3000) await sleep(5);
     clean = active() <= baseline;
