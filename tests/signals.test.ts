@@ -87,9 +87,11 @@ test('Unix: SIGTERM with 100 clients streaming -> exit 0 within 2 s, summary, so
       'echo traffic',
     );
     assert.ok(ss(['-lxH']).includes(sock));
+    // Every client accepted (and logged) before the signal, so the count is exact.
+    await server.waitFor(() => (server.stderr.match(/^open /gm)?.length ?? 0) >= CLIENTS, `${CLIENTS} open lines`);
     const exit = await server.stop('SIGTERM', 2000);
     assert.is(exit.code, 0, server.stderr.slice(-2000));
-    assert.match(server.stderr, /summary: 100 connections, \d+ bytes echoed\n/);
+    assert.match(server.stderr, new RegExp(`summary: ${CLIENTS} connections, \\d+ bytes echoed\n`));
     assert.not.ok(fs.existsSync(sock), 'socket file removed');
     assert.not.ok(ss(['-lxH']).includes(sock), 'no listening Unix socket left');
   } finally {
