@@ -18,10 +18,11 @@
 //   npx tsx scripts/echo-server.ts --unix /tmp/echo.sock
 //   then: npx tsx scripts/client.ts 127.0.0.1 8001
 import fs from 'node:fs';
-import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, UsageError, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/echo.ts';
-import { ACL_OPTIONS, aclHelp, AccessList } from '../lib/acl.ts';
+import { aclHelp } from '../lib/acl.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/listen-flags.ts';
 
 const NAME = 'echo-server';
 const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]
@@ -61,34 +62,23 @@ async function main(): Promise<void> {
     name: NAME,
     help: HELP,
     options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
+      ...LISTEN_OPTIONS,
+      ...UNIX_OPTION,
       udp: { type: 'boolean' },
-      unix: { type: 'string' },
       'max-conns': { type: 'string' },
       'idle-timeout': { type: 'string' },
       quiet: { type: 'boolean' },
       hex: { type: 'boolean' },
-      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
   const flags = args.values;
-  const host = parseHost(flags.host ?? '127.0.0.1');
-  const port = parsePort(flags.port ?? '8001');
   const maxConns = parseNumber(flags['max-conns'] ?? '1000', '--max-conns', { min: 1, integer: true });
   const idleTimeoutSeconds = parseNumber(flags['idle-timeout'] ?? '0', '--idle-timeout', { min: 0 });
-  if (flags.unix !== undefined) {
-    if (flags.udp) throw new UsageError('--unix and --udp cannot be combined (Unix datagram sockets are not supported)');
-    if (flags.host !== undefined || flags.port !== undefined) {
-      throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
-    }
-    if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
-    if (flags.allow || flags.deny) {
-      throw new UsageError('--allow/--deny filter IP addresses and Unix socket peers have none; use the file permissions of --unix PATH instead');
-    }
+  if (flags.unix !== undefined && flags.udp) {
+    throw new UsageError('--unix and --udp cannot be combined (Unix datagram sockets are not supported)');
   }
-  const acl = AccessList.fromFlags(flags.allow, flags.deny);
+  const { host, port, acl } = parseListenFlags(flags, 8001);
   const log = (line: string) => process.stderr.write(line + '\n');
   const copy = flags.quiet ? null : new DataCopy(process.stdout, { hex: flags.hex, log });
 

@@ -21,10 +21,11 @@
 //   npx tsx scripts/http-hello.ts              # then open http://127.0.0.1:8080/
 //   curl -v http://127.0.0.1:8080/
 import net from 'node:net';
-import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
 import { formatEndpoint, splitEndpoint } from '../lib/address.ts';
-import { ACL_OPTIONS, AccessList, aclHelp } from '../lib/acl.ts';
+import { aclHelp } from '../lib/acl.ts';
+import { LISTEN_OPTIONS, parseListenFlags } from '../lib/listen-flags.ts';
 import { RateLimitedLog, watchDescriptors } from '../lib/guard.ts';
 import { MAX_BODY_BYTES } from '../lib/http.ts';
 import { serveHello, type HelloOptions } from '../lib/hello.ts';
@@ -57,22 +58,18 @@ runMain(NAME, async () => {
     name: NAME,
     help: HELP,
     options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
+      ...LISTEN_OPTIONS,
       'head-timeout': { type: 'string' },
       'max-body': { type: 'string' },
-      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
-  const host = parseHost(args.values.host ?? '127.0.0.1');
-  const port = parsePort(args.values.port ?? '8080');
+  const { host, port, acl } = parseListenFlags(args.values, 8080);
   const options: HelloOptions = {
     headTimeoutMs: parseNumber(args.values['head-timeout'] ?? '10', '--head-timeout', { min: 0.01, max: 86400 }) * 1000,
     maxBody: parseNumber(args.values['max-body'] ?? String(MAX_BODY_BYTES), '--max-body', { integer: true, max: 64 * 1024 * 1024 }),
   };
 
-  const acl = AccessList.fromFlags(args.values.allow, args.values.deny);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const denyLog = new RateLimitedLog(log, { burst: 20 });
   const connections = new Set<net.Socket>();

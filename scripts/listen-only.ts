@@ -22,12 +22,13 @@
 //   npx tsx scripts/listen-only.ts --port 0 --backlog 2 --for 10
 //
 // SIGUSR2 makes it accept now and keep accepting (handshake-tour uses it).
-import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, onShutdown } from '../lib/net.ts';
 import { formatEndpoint } from '../lib/address.ts';
 import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/noaccept.ts';
 import { runtimeName, unsupported } from '../lib/runtime.ts';
-import { ACL_OPTIONS, AccessList, aclHelp } from '../lib/acl.ts';
+import { aclHelp } from '../lib/acl.ts';
+import { LISTEN_OPTIONS, parseListenFlags } from '../lib/listen-flags.ts';
 
 const NAME = 'listen-only';
 const HELP = `Usage: listen-only [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
@@ -59,18 +60,14 @@ await runMain(NAME, async () => {
     name: NAME,
     help: HELP,
     options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8001' },
+      ...LISTEN_OPTIONS,
       backlog: { type: 'string', default: '64' },
       for: { type: 'string' },
-      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
-  const host = parseHost(args.values.host);
-  const port = parsePort(args.values.port);
+  const { host, port, acl } = parseListenFlags(args.values, 8001);
   const requested = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 65535, integer: true });
-  const acl = AccessList.fromFlags(args.values.allow, args.values.deny);
   const holdSeconds = args.values.for === undefined ? null : parseNumber(args.values.for, '--for', { min: 0, max: 86400 });
   // Bun's listen() always uses a backlog of 512 whatever it is given (Bun 1.4), and the backlog is the lesson here.
   if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog (it always listens with 512)");

@@ -26,10 +26,11 @@
 //   npx tsx scripts/client.ts                   # terminal 2: type in either one
 //   npx tsx scripts/talk-server.ts --once --port 0
 import fs from 'node:fs';
-import { EXIT_CODES_HELP, UsageError, parseCli, parseHost, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
 import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { TalkServer } from '../lib/talk.ts';
-import { ACL_OPTIONS, aclHelp, AccessList } from '../lib/acl.ts';
+import { aclHelp } from '../lib/acl.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/listen-flags.ts';
 
 const NAME = 'talk-server';
 const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex] [--allow CIDR] [--deny CIDR]
@@ -60,28 +61,15 @@ async function main(): Promise<void> {
     name: NAME,
     help: HELP,
     options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      unix: { type: 'string' },
+      ...LISTEN_OPTIONS,
+      ...UNIX_OPTION,
       once: { type: 'boolean' },
       hex: { type: 'boolean' },
-      ...ACL_OPTIONS,
     },
   });
   if (!args) return;
   const flags = args.values;
-  const host = parseHost(flags.host ?? '127.0.0.1');
-  const port = parsePort(flags.port ?? '8001');
-  if (flags.unix !== undefined) {
-    if (flags.host !== undefined || flags.port !== undefined) {
-      throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
-    }
-    if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
-    if (flags.allow || flags.deny) {
-      throw new UsageError('--allow/--deny filter IP addresses and Unix socket peers have none; use the file permissions of --unix PATH instead');
-    }
-  }
-  const acl = AccessList.fromFlags(flags.allow, flags.deny);
+  const { host, port, acl } = parseListenFlags(flags, 8001);
   const log = (line: string) => process.stderr.write(line + '\n');
 
   let shutdown: () => Promise<void> = async () => {};

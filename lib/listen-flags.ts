@@ -1,0 +1,54 @@
+// The flags every server shares, parsed once: where to listen (--host,
+// --port, or --unix PATH) and who may connect (--allow, --deny).
+import { UsageError, parseHost, parsePort } from './cli.ts';
+import { ACL_OPTIONS, AccessList } from './acl.ts';
+
+/** parseCli definitions of --host, --port, --allow and --deny. */
+export const LISTEN_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  ...ACL_OPTIONS,
+} as const;
+
+/** The --unix PATH definition, for servers that also listen on a Unix socket. */
+export const UNIX_OPTION = { unix: { type: 'string' } } as const;
+
+export interface ListenFlags {
+  host?: string;
+  port?: string;
+  unix?: string;
+  allow?: string[];
+  deny?: string[];
+}
+
+export interface ListenTarget {
+  host: string;
+  port: number;
+  /** The Unix socket path, when --unix was given (then host and port are unused). */
+  unix: string | undefined;
+  /** null: everyone may connect. */
+  acl: AccessList | null;
+}
+
+/**
+ * Validates the shared server flags: host (default 127.0.0.1), port, a
+ * --unix PATH that excludes --host/--port and the address filters, and the
+ * access list. Every mistake is a UsageError (exit 2).
+ * @example parseListenFlags({ port: '0' }, 8001) // { host: '127.0.0.1', port: 0, unix: undefined, acl: null }
+ */
+export function parseListenFlags(flags: ListenFlags, defaultPort: number): ListenTarget {
+  const host = parseHost(flags.host ?? '127.0.0.1');
+  const port = parsePort(flags.port ?? String(defaultPort));
+  if (flags.unix !== undefined) {
+    if (flags.host !== undefined || flags.port !== undefined) {
+      throw new UsageError('--unix PATH replaces --host and --port; give one or the other');
+    }
+    if (flags.unix === '') throw new UsageError('--unix "": expected a socket path');
+    if (flags.allow || flags.deny) {
+      throw new UsageError(
+        '--allow/--deny filter IP addresses and Unix socket peers have none; use the file permissions of --unix PATH instead',
+      );
+    }
+  }
+  return { host, port, unix: flags.unix, acl: AccessList.fromFlags(flags.allow, flags.deny) };
+}
