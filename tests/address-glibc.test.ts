@@ -12,6 +12,7 @@
 // The seed is printed; rerun one with SEED=N npx tsx tests/run.ts address-glibc
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { seededRandom } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
 import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton } from '../lib/address.ts';
 
@@ -19,18 +20,7 @@ const STRINGS = Number(process.env.DIFF_STRINGS ?? 15000);
 const ARRAYS = Number(process.env.DIFF_ARRAYS ?? 12000);
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-// mulberry32: small, seedable, good enough to spread inputs.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 const chance = (p: number) => random() < p;

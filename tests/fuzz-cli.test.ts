@@ -28,7 +28,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { ROOT, hasStackTrace } from './helpers.ts';
+import { ROOT, hasStackTrace, seededRandom } from './helpers.ts';
 
 const VECTORS = Number(process.env.FUZZ_VECTORS ?? 300);
 const PROCESS_SAMPLE = Number(process.env.FUZZ_PROCESS_SAMPLE ?? 12); // per script, besides the batches
@@ -43,17 +43,6 @@ const names = fs
   .map((file) => file.slice(0, -3))
   .sort();
 
-// mulberry32: a small seeded generator, so a failing run can be replayed.
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   args: string[];
@@ -65,7 +54,7 @@ interface Outcome {
 
 test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stack trace, no hang`, async () => {
   console.log(`  seed ${SEED} (FUZZ_SEED=${SEED} to replay)`);
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
 
   // A port in use, for servers to collide with and clients to reach (it closes them at once).

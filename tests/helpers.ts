@@ -283,3 +283,18 @@ export function runScriptOn(
 function runtimeOptions<O extends StartOptions>(options: O): O {
   return { ...options, env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', ...options.env } };
 }
+
+/**
+ * mulberry32: a small seeded generator of numbers in [0, 1), so a failing
+ * randomized test can be replayed from its printed seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
