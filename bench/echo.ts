@@ -193,6 +193,20 @@ interface Sample {
   cpu: number;
 }
 
+/**
+ * The measured window both load generators share: a warm-up, then SECONDS
+ * with counting on, timed, and the server's CPU time over the same span.
+ */
+async function measureWindow(pid: number, setCounting: (on: boolean) => void): Promise<{ elapsed: number; cpu: number }> {
+  await sleep(WARMUP_MS);
+  setCounting(true);
+  const cpu0 = cpuSeconds(pid);
+  const started = performance.now();
+  await sleep(SECONDS * 1000);
+  setCounting(false);
+  return { elapsed: (performance.now() - started) / 1000, cpu: cpuSeconds(pid) - cpu0 };
+}
+
 /** Ping-pong with this file's load generator: one 64-byte message in flight per connection. */
 async function pingPong(pid: number, port: number, connections: number, size = 64): Promise<Sample> {
   const sockets = await openConnections(port, connections);
@@ -219,14 +233,7 @@ async function pingPong(pid: number, port: number, connections: number, size = 6
     socket.on('error', (error) => (failure ??= error));
     socket.write(message);
   }
-  await sleep(WARMUP_MS);
-  counting = true;
-  const cpu0 = cpuSeconds(pid);
-  const started = performance.now();
-  await sleep(SECONDS * 1000);
-  counting = false;
-  const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
+  const { elapsed, cpu } = await measureWindow(pid, (on) => (counting = on));
   running = false;
   for (const socket of sockets) socket.destroy();
   if (failure) throw failure;
@@ -265,14 +272,7 @@ async function bulk(pid: number, port: number, connections: number): Promise<Sam
     socket.on('error', (error) => (failure ??= error));
     pump();
   }
-  await sleep(WARMUP_MS);
-  counting = true;
-  const cpu0 = cpuSeconds(pid);
-  const started = performance.now();
-  await sleep(SECONDS * 1000);
-  counting = false;
-  const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
+  const { elapsed, cpu } = await measureWindow(pid, (on) => (counting = on));
   running = false;
   for (const socket of sockets) socket.destroy();
   if (failure) throw failure;
