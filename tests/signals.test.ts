@@ -41,6 +41,17 @@ function ss(args: string[]): string {
   return result.stdout;
 }
 
+/** Streaming for real: echoes are flowing back to all the clients. */
+function echoesFlowing(load: { received(): number }): Promise<void> {
+  return withDeadline(
+    (async () => {
+      while (load.received() < CLIENTS * 64 * 1024) await new Promise((resolve) => setTimeout(resolve, 20));
+    })(),
+    10000,
+    'echo traffic',
+  );
+}
+
 test('TCP: SIGTERM with 100 clients streaming -> exit 0 within 2 s, summary, no listener left', async () => {
   const server = startScript('echo-server', ['--port', '0', '--quiet']);
   let sockets: net.Socket[] = [];
@@ -48,14 +59,7 @@ test('TCP: SIGTERM with 100 clients streaming -> exit 0 within 2 s, summary, no 
     const { port } = await server.listening();
     const load = await stream({ port, host: '127.0.0.1' });
     sockets = load.sockets;
-    // Streaming for real: echoes are flowing back to all of them.
-    await withDeadline(
-      (async () => {
-        while (load.received() < CLIENTS * 64 * 1024) await new Promise((resolve) => setTimeout(resolve, 20));
-      })(),
-      10000,
-      'echo traffic',
-    );
+    await echoesFlowing(load);
     assert.match(ss(['-ltnH', `sport = :${port}`]), new RegExp(`:${port}\\b`));
     const t0 = Date.now();
     const exit = await server.stop('SIGTERM', 2000);
@@ -79,13 +83,7 @@ test('Unix: SIGTERM with 100 clients streaming -> exit 0 within 2 s, summary, so
     await server.listening();
     const load = await stream({ path: sock });
     sockets = load.sockets;
-    await withDeadline(
-      (async () => {
-        while (load.received() < CLIENTS * 64 * 1024) await new Promise((resolve) => setTimeout(resolve, 20));
-      })(),
-      10000,
-      'echo traffic',
-    );
+    await echoesFlowing(load);
     assert.ok(ss(['-lxH']).includes(sock));
     // Every client accepted (and logged) before the signal, so the count is exact.
     await server.waitFor(() => (server.stderr.match(/^open /gm)?.length ?? 0) >= CLIENTS, `${CLIENTS} open lines`);
