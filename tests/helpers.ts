@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import net from 'node:net';
+import type { Test } from 'uvu';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEFAULT_DEADLINE_MS = 5000;
@@ -297,4 +298,57 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The `.ci/run` line that installs each outside tool a test needs. With
+ * CI=true a missing tool is a failure naming this line (CI installs it, so a
+ * skip there means the test silently did not run); elsewhere it is one SKIP
+ * line and uvu counts the test as skipped.
+ */
+export const CI_INSTALLS: Record<string, string> = {
+  chromium: 'install chromium',
+  python3: 'install iproute2 python3 bsdextrautils ...',
+  ss: 'install iproute2 ...',
+  ip: 'install iproute2 ...',
+  hexdump: 'install ... bsdextrautils ...',
+  unshare: 'install ... util-linux ...',
+  nft: 'install ... nftables ...',
+  iptables: 'install ... iptables ...',
+  tcpdump: 'install ... tcpdump ...',
+  strace: 'install ... strace ...',
+  deno: 'npm ci (deno is a dev dependency)',
+  bun: 'npm ci (bun is a dev dependency)',
+};
+
+type Body = () => void | Promise<void>;
+type TestFn = (name: string, body: Body) => void;
+
+/**
+ * `test` when `missingReason` is undefined; otherwise a stand-in that skips
+ * (locally) or fails (CI=true) each test registered through it.
+ */
+export function needs(suite: Test, tool: string, missingReason: string | undefined): TestFn {
+  if (missingReason === undefined) return suite;
+  if (process.env.CI === 'true') {
+    const line = CI_INSTALLS[tool] ?? `install ${tool}`;
+    return (name) =>
+      suite(name, () => {
+        throw new Error(`${tool} is missing (${missingReason}); CI must have it: .ci/run line \`${line}\``);
+      });
+  }
+  let said = false;
+  return (name, body) => {
+    if (!said) console.log(`SKIP ${tool}: ${missingReason}`);
+    said = true;
+    suite.skip(name, body);
+  };
+}
+
+/** Why `command` cannot run here (looked up on PATH, /usr/sbin and /sbin), or undefined when it can. */
+export function missingCommand(command: string, args: string[] = ['--version']): string | undefined {
+  const path = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+  const probe = spawnSync(command, args, { stdio: 'ignore', env: { ...process.env, PATH: path }, timeout: 15_000 });
+  if (probe.error) return `${command} not found on PATH, /usr/sbin or /sbin`;
+  return undefined;
 }

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { HexDumper, hexLine, hexdump } from '../lib/hexdump.ts';
+import { needs } from './helpers.ts';
 
 function oracle(data: Buffer): string | null {
   try {
@@ -32,19 +33,16 @@ test('known lines', () => {
   assert.is(hexLine(Uint8Array.of(0x7e, 0x7f, 0x80, 0xff), 0), '00000000  7e 7f 80 ff' + ' '.repeat(39) + '|~...|');
 });
 
-test('equals hexdump -C for random data of every length around a line', () => {
-  if (!hasOracle) {
-    console.log('    SKIP: no hexdump(1) on this machine');
-    return;
-  }
+const oracleTest = needs(test, 'hexdump', hasOracle ? undefined : 'no hexdump(1) on this machine');
+
+oracleTest('equals hexdump -C for random data of every length around a line', () => {
   for (const length of [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 4096, 70001]) {
     const data = crypto.randomBytes(length);
     assert.is(hexdump(data), oracle(data), `length ${length}`);
   }
 });
 
-test('equals hexdump -C with repeated lines folded into *', () => {
-  if (!hasOracle) return;
+oracleTest('equals hexdump -C with repeated lines folded into *', () => {
   const line = Buffer.from('0123456789abcdef');
   const data = Buffer.concat([line, line, line, Buffer.from('x'), line, line, Buffer.alloc(100), Buffer.from('tail')]);
   assert.is(hexdump(data), oracle(data));

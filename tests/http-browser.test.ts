@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startScript, withDeadline } from './helpers.ts';
+import { needs, startScript, withDeadline } from './helpers.ts';
 
 const CHROMIUM_DEADLINE_MS = 45_000;
 
@@ -77,12 +77,10 @@ function chromiumMajor(chromium: string): Promise<string> {
   );
 }
 
-const chromium = findChromium();
-
-if (!chromium) {
-  console.log('SKIP http-browser.test.ts: no Chromium found (apt-get install chromium, or set CHROMIUM=/path)');
-} else {
-  test('Chromium shows its own request line, User-Agent and four-tuple', async () => {
+const chromium = findChromium() ?? '';
+const browserTest = needs(test, 'chromium', chromium ? undefined : 'no Chromium found (apt-get install chromium, or set CHROMIUM=/path)');
+{
+  browserTest('Chromium shows its own request line, User-Agent and four-tuple', async () => {
     const server = startScript('http-hello', ['--port', '0']);
     try {
       const { port } = await server.listening();
@@ -106,7 +104,7 @@ if (!chromium) {
     }
   });
 
-  test('a User-Agent with <, & and quotes is rendered as text, not markup', async () => {
+  browserTest('a User-Agent with <, & and quotes is rendered as text, not markup', async () => {
     const server = startScript('http-hello', ['--port', '0']);
     try {
       const { port } = await server.listening();

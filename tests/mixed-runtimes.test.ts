@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { ROOT, ScriptProcess, findRuntime, startScriptOn, withDeadline, type Runtime } from './helpers.ts';
+import { ROOT, ScriptProcess, needs, findRuntime, startScriptOn, withDeadline, type Runtime } from './helpers.ts';
 
 const FILE_BYTES = 4 * 1024 * 1024;
 
@@ -34,11 +34,7 @@ for (const [serverName, clientName] of PAIRS) {
   const client = found[clientName];
   const title = `echo-server under ${serverName}, client under ${clientName}: 4 MiB byte for byte`;
   const missing = [server, client].find((rt): rt is { name: string; skip: string } => 'skip' in rt);
-  if (missing) {
-    console.log(`SKIP ${title}: ${missing.name}: ${missing.skip}`);
-    continue;
-  }
-  test(title, () => exchange(server as Runtime, client as Runtime));
+  needs(test, missing?.name ?? '', missing?.skip)(title, () => exchange(server as Runtime, client as Runtime));
 }
 
 async function exchange(serverRuntime: Runtime, clientRuntime: Runtime): Promise<void> {

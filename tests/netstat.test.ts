@@ -12,6 +12,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import {
+  needs,
   ROOT,
   connect,
   hasStackTrace,
@@ -130,11 +131,9 @@ function fromSs(line: string): string {
   return key(netid, local, remote, parseState(state), recvQ, sendQ, pid);
 }
 
-test('--json agrees with ss -tuanp taken at the same moment', async () => {
-  if (!hasProc || !hasSs) {
-    console.log('  (skipped: needs /proc/net and ss)');
-    return;
-  }
+const ssTest = needs(test, 'ss', hasProc && hasSs ? undefined : 'needs /proc/net and ss');
+
+ssTest('--json agrees with ss -tuanp taken at the same moment', async () => {
   const scene = await buildScene();
   try {
     const mine = (text: string) => {

@@ -15,7 +15,7 @@ import {
   TCP_STATES,
   type SocketRow,
 } from '../lib/procnet.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, needs } from './helpers.ts';
 
 const fixture = (name: string) => fs.readFileSync(`${ROOT}tests/fixtures/proc-net-${name}.txt`, 'utf8');
 const pick = (row: SocketRow) => [row.localAddress, row.localPort, row.remoteAddress, row.remotePort, row.state];
@@ -144,17 +144,13 @@ test('decodeProcAddress: known vectors', () => {
   assert.is(decodeProcAddress('XYZ00000'), null);
 });
 
-test('decodeProcAddress agrees with glibc inet_ntop on random words (python3 oracle)', () => {
-  let python = true;
-  try {
-    execFileSync('python3', ['-c', '0']);
-  } catch {
-    python = false;
-  }
-  if (!python) {
-    console.log('  (skipped: python3 not installed)');
-    return;
-  }
+let python = true;
+try {
+  execFileSync('python3', ['-c', '0']);
+} catch {
+  python = false;
+}
+needs(test, 'python3', python ? undefined : 'python3 not installed')('decodeProcAddress agrees with glibc inet_ntop on random words (python3 oracle)', () => {
   // Words as the kernel prints them: the address bytes read as a host-order u32.
   const words: string[] = [];
   let seed = 12345;

@@ -26,6 +26,7 @@ import {
   runScript,
   runScriptOn,
   startScriptOn,
+  needs,
   withDeadline,
   type Runtime,
 } from './helpers.ts';
@@ -33,7 +34,7 @@ import {
 const runtimes: Runtime[] = [];
 for (const name of ['deno', 'bun'] as const) {
   const found = findRuntime(name);
-  if ('skip' in found) console.log(`SKIP ${name}: ${found.skip}`);
+  if ('skip' in found) needs(test, name, found.skip)(`the scripts under ${name}`, () => {});
   else runtimes.push(found);
 }
 if (runtimes.length > 0) console.log(`runtimes: ${runtimes.map((rt) => `${rt.name} ${rt.version}`).join(', ')}`);
