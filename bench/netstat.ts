@@ -23,8 +23,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { attachOwners, filterRows, readProcFile, readSockets, startBacklogs, writeJson } from '../lib/sockets.ts';
-import { parseInetTable, type InetProto, type SocketRow } from '../lib/procnet.ts';
+import { attachOwners, filterRows, readProcFile, readSockets, startBacklogs, writeJson } from '../lib/kernel/sockets.ts';
+import { parseInetTable, type InetProto, type SocketRow } from '../lib/kernel/procnet.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'node_modules', '.bin');

@@ -7,8 +7,8 @@ import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import { once } from 'node:events';
-import { AF_INET, addressFamily, formatEndpoint } from './address.ts';
-import { Failure, describeError, errorCode } from './cli.ts';
+import { AF_INET, addressFamily, formatEndpoint } from './wire/address.ts';
+import { Failure, describeError, errorCode } from './errors.ts';
 
 export type Transport = 'tcp' | 'udp' | 'unix';
 

@@ -6,7 +6,7 @@
 // `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
 // figures or a stack trace.
 import { fileURLToPath } from 'node:url';
-import { Failure } from './cli.ts';
+import { Failure } from './errors.ts';
 
 export type RuntimeName = 'node' | 'deno' | 'bun';
 

@@ -19,10 +19,11 @@
 //   npx tsx scripts/client.ts < big.bin > out.bin    # byte for byte
 //   npx tsx scripts/client.ts ::1 9000 --udp --hex
 //   npx tsx scripts/client.ts --unix /tmp/echo.sock
-import { EXIT_CODES_HELP, Failure, UsageError, describeError, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { Failure, UsageError, describeError } from '../lib/errors.ts';
 import { connectDatagram, connectStream } from '../lib/net.ts';
-import { relayDatagrams, relayStream } from '../lib/relay.ts';
-import { formatEndpoint } from '../lib/address.ts';
+import { relayDatagrams, relayStream } from '../lib/serve/relay.ts';
+import { formatEndpoint } from '../lib/wire/address.ts';
 
 const NAME = 'client';
 const HELP = `Usage: client [HOST] [PORT] [--udp | --unix PATH] [--hex] [--timeout SECONDS]

@@ -18,11 +18,12 @@
 //   npx tsx scripts/echo-server.ts --unix /tmp/echo.sock
 //   then: npx tsx scripts/client.ts 127.0.0.1 8001
 import fs from 'node:fs';
-import { EXIT_CODES_HELP, UsageError, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { UsageError } from '../lib/errors.ts';
 import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
-import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/echo.ts';
-import { aclHelp } from '../lib/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/listen-flags.ts';
+import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/serve/echo.ts';
+import { aclHelp } from '../lib/serve/acl.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'echo-server';
 const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]

@@ -10,7 +10,7 @@
 //   npx tsx scripts/endian.ts --json    {"byteOrder": "little", ...}
 import os from 'node:os';
 import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
-import { formatBytes, hostByteOrder, hostBytes, htonl } from '../lib/byteorder.ts';
+import { formatBytes, hostByteOrder, hostBytes, htonl } from '../lib/wire/byteorder.ts';
 
 const HELP = `Usage: endian [--json]
 

@@ -16,7 +16,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { EXIT_CODES_HELP, Failure, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { Failure } from '../lib/errors.ts';
 import { siblingCommand } from '../lib/runtime.ts';
 
 const NAME = 'handshake-tour';

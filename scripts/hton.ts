@@ -14,10 +14,11 @@
 //
 //   npx tsx scripts/hton.ts 8001 192.168.10.128 192.168.10.128:8001
 //   npx tsx scripts/hton.ts --json '[::1]:8001'
-import { EXIT_CODES_HELP, parseCli, parsePort, runMain, UsageError } from '../lib/cli.ts';
-import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton, splitEndpoint } from '../lib/address.ts';
-import { formatBytes, hostByteOrder, hostBytes, htonl, htons } from '../lib/byteorder.ts';
-import { encodeSockaddrIn, encodeSockaddrIn6, sockaddrFields, type SockaddrField } from '../lib/sockaddr.ts';
+import { EXIT_CODES_HELP, parseCli, parsePort, runMain } from '../lib/cli.ts';
+import { UsageError } from '../lib/errors.ts';
+import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton, splitEndpoint } from '../lib/wire/address.ts';
+import { formatBytes, hostByteOrder, hostBytes, htonl, htons } from '../lib/wire/byteorder.ts';
+import { encodeSockaddrIn, encodeSockaddrIn6, sockaddrFields, type SockaddrField } from '../lib/wire/sockaddr.ts';
 
 const NAME = 'hton';
 const ACCEPTED =

@@ -23,12 +23,12 @@
 import net from 'node:net';
 import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
-import { formatEndpoint, splitEndpoint } from '../lib/address.ts';
-import { aclHelp } from '../lib/acl.ts';
-import { LISTEN_OPTIONS, parseListenFlags } from '../lib/listen-flags.ts';
-import { RateLimitedLog, watchDescriptors } from '../lib/guard.ts';
-import { MAX_BODY_BYTES } from '../lib/http.ts';
-import { serveHello, type HelloOptions } from '../lib/hello.ts';
+import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
+import { aclHelp } from '../lib/serve/acl.ts';
+import { LISTEN_OPTIONS, parseListenFlags } from '../lib/serve/listen-flags.ts';
+import { RateLimitedLog, watchDescriptors } from '../lib/serve/guard.ts';
+import { MAX_BODY_BYTES } from '../lib/wire/http.ts';
+import { serveHello, type HelloOptions } from '../lib/serve/hello.ts';
 
 const NAME = 'http-hello';
 const HELP = `Usage: http-hello [--host HOST] [--port PORT] [--head-timeout SECONDS] [--max-body BYTES]

@@ -24,11 +24,11 @@
 // SIGUSR2 makes it accept now and keep accepting (handshake-tour uses it).
 import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, onShutdown } from '../lib/net.ts';
-import { formatEndpoint } from '../lib/address.ts';
-import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/noaccept.ts';
+import { formatEndpoint } from '../lib/wire/address.ts';
+import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/serve/noaccept.ts';
 import { runtimeName, unsupported } from '../lib/runtime.ts';
-import { aclHelp } from '../lib/acl.ts';
-import { LISTEN_OPTIONS, parseListenFlags } from '../lib/listen-flags.ts';
+import { aclHelp } from '../lib/serve/acl.ts';
+import { LISTEN_OPTIONS, parseListenFlags } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'listen-only';
 const HELP = `Usage: listen-only [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]

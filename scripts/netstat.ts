@@ -14,7 +14,8 @@
 //   npx tsx scripts/netstat.ts --port 8001 --explain
 //   npx tsx scripts/netstat.ts --tcp --listening --json
 //   npx tsx scripts/netstat.ts --state time-wait --watch 2
-import { EXIT_CODES_HELP, Failure, errorCode, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { EXIT_CODES_HELP, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { Failure, errorCode } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
 import {
   attachOwners,
@@ -27,7 +28,7 @@ import {
   startBacklogs,
   takeOptionalValue,
   writeJson,
-} from '../lib/sockets.ts';
+} from '../lib/kernel/sockets.ts';
 
 const NAME = 'netstat';
 const HELP = `Usage: netstat [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]

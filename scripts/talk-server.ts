@@ -28,9 +28,9 @@
 import fs from 'node:fs';
 import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
 import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
-import { TalkServer } from '../lib/talk.ts';
-import { aclHelp } from '../lib/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/listen-flags.ts';
+import { TalkServer } from '../lib/serve/talk.ts';
+import { aclHelp } from '../lib/serve/acl.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'talk-server';
 const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex] [--allow CIDR] [--deny CIDR]

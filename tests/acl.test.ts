@@ -8,8 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { AccessList, parseCidr, peerAddress } from '../lib/acl.ts';
-import { UsageError } from '../lib/cli.ts';
+import { AccessList, parseCidr, peerAddress } from '../lib/serve/acl.ts';
+import { UsageError } from '../lib/errors.ts';
 import { connect, readAll, readBytes, runScript, startScript, withDeadline } from './helpers.ts';
 
 test('parseCidr: IPv4, IPv6, bare addresses, mapped IPv4, host bits', () => {

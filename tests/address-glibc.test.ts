@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { needs, seededRandom } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
-import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton } from '../lib/address.ts';
+import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton } from '../lib/wire/address.ts';
 
 const STRINGS = Number(process.env.DIFF_STRINGS ?? 15000);
 const ARRAYS = Number(process.env.DIFF_ARRAYS ?? 12000);

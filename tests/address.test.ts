@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   AF_INET, AF_INET6, INADDR_ANY, INADDR_BROADCAST, INADDR_LOOPBACK, INADDR_NONE,
   addressFamily, formatEndpoint, inetAton, inetNtop, inetPton, splitEndpoint, type Family,
-} from '../lib/address.ts';
+} from '../lib/wire/address.ts';
 
 const hex = (bytes: Uint8Array | null) => (bytes ? Buffer.from(bytes).toString('hex') : null);
 const v6 = (text: string) => inetPton(AF_INET6, text);

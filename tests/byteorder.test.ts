@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import os from 'node:os';
 import {
   formatBytes, hostByteOrder, hostBytes, htonl, htonll, htons, ntohl, ntohll, ntohs,
-} from '../lib/byteorder.ts';
+} from '../lib/wire/byteorder.ts';
 
 const LITTLE = hostByteOrder() === 'little';
 

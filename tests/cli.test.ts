@@ -2,10 +2,8 @@
 // each kind of error maps to.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode, parseCli, parseHost, parseNumber,
-  parsePort, reportError,
-} from '../lib/cli.ts';
+import { parseCli, parseHost, parseNumber, parsePort, reportError } from '../lib/cli.ts';
+import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from '../lib/errors.ts';
 
 function usageMessage(fn: () => unknown): string {
   try {

@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { startScript, runScript, withDeadline, hasStackTrace, type ScriptProcess } from './helpers.ts';
-import { hexdump } from '../lib/hexdump.ts';
+import { hexdump } from '../lib/wire/hexdump.ts';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'client-test-'));

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
-import { REFLECTION_PORTS, RateLimitedLog, isReflectionPort } from '../lib/guard.ts';
+import { REFLECTION_PORTS, RateLimitedLog, isReflectionPort } from '../lib/serve/guard.ts';
 import { startScript, withDeadline } from './helpers.ts';
 
 test('RateLimitedLog: once per interval, the rest counted and reported with the next line', () => {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { HexDumper, hexLine, hexdump } from '../lib/hexdump.ts';
+import { HexDumper, hexLine, hexdump } from '../lib/wire/hexdump.ts';
 import { needs } from './helpers.ts';
 
 function oracle(data: Buffer): string | null {

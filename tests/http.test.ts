@@ -14,7 +14,7 @@ import {
   parseRequestHead,
   showBytes,
   type ReaderEvent,
-} from '../lib/http.ts';
+} from '../lib/wire/http.ts';
 
 const head = (text: string) => parseRequestHead(Buffer.from(text, 'latin1'));
 

@@ -23,7 +23,7 @@ import {
   withDeadline,
   type ScriptProcess,
 } from './helpers.ts';
-import { parseState, type SocketRow } from '../lib/sockets.ts';
+import { parseState, type SocketRow } from '../lib/kernel/sockets.ts';
 
 const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program'];
 const hasProc = fs.existsSync('/proc/net/tcp');

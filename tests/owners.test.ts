@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { once } from 'node:events';
-import { findOwners, listPids } from '../lib/owners.ts';
-import { parseTcp } from '../lib/procnet.ts';
+import { findOwners, listPids } from '../lib/kernel/owners.ts';
+import { parseTcp } from '../lib/kernel/procnet.ts';
 
 test('live: a listener and a client socket of this process', async () => {
   if (!fs.existsSync('/proc/net/tcp')) return;

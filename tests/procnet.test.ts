@@ -14,7 +14,7 @@ import {
   parseInetTable,
   TCP_STATES,
   type SocketRow,
-} from '../lib/procnet.ts';
+} from '../lib/kernel/procnet.ts';
 import { ROOT, needs } from './helpers.ts';
 
 const fixture = (name: string) => fs.readFileSync(`${ROOT}tests/fixtures/proc-net-${name}.txt`, 'utf8');

@@ -221,7 +221,7 @@ for (const name of EXPECTED.filter((name) => !present.includes(name))) {
 test('scripts/ and lib/ import only ./X.ts files, node: built-ins and (lazily) zx', () => {
   const problems: string[] = [];
   for (const dir of ['scripts', 'lib']) {
-    for (const file of fs.readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith('.ts'))) {
+    for (const file of fs.readdirSync(`${ROOT}${dir}`, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
       const where = `${dir}/${file}`;
       const text = fs.readFileSync(`${ROOT}${where}`, 'utf8');
       const found: Array<{ spec: string; lazy: boolean }> = [];

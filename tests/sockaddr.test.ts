@@ -1,12 +1,12 @@
 // lib/sockaddr.ts: struct sockaddr_in / sockaddr_in6 bytes, decoding, fields.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AF_INET, AF_INET6 } from '../lib/address.ts';
-import { formatBytes, hostByteOrder } from '../lib/byteorder.ts';
+import { AF_INET, AF_INET6 } from '../lib/wire/address.ts';
+import { formatBytes, hostByteOrder } from '../lib/wire/byteorder.ts';
 import {
   SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE, decodeSockaddr, decodeSockaddrIn, decodeSockaddrIn6,
   encodeSockaddr, encodeSockaddrIn, encodeSockaddrIn6, sockaddrFields,
-} from '../lib/sockaddr.ts';
+} from '../lib/wire/sockaddr.ts';
 
 const LITTLE = hostByteOrder() === 'little';
 const fam = (family: number) => (LITTLE ? `${family.toString(16).padStart(2, '0')} 00` : `00 ${family.toString(16).padStart(2, '0')}`);

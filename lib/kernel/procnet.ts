@@ -11,8 +11,8 @@
 // splitting: lines and fields are found by scanning the bytes as read, hex
 // is decoded from character codes, and decoded addresses are memoised per
 // call, since most rows on a busy host share a handful of addresses.
-import { AF_INET, AF_INET6, inetNtop } from './address.ts';
-import { ntohl } from './byteorder.ts';
+import { AF_INET, AF_INET6, inetNtop } from '../wire/address.ts';
+import { ntohl } from '../wire/byteorder.ts';
 
 /** Where a row came from; also the `proto` field of `netstat --json`. */
 export type Proto = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'unix';

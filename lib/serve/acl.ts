@@ -13,8 +13,8 @@
 // sees for an IPv4 client) is matched as the IPv4 address it carries, so
 // `--allow 127.0.0.0/8` works on any listener.
 import net from 'node:net';
-import { AF_INET, AF_INET6, inetNtop, inetPton } from './address.ts';
-import { UsageError } from './cli.ts';
+import { AF_INET, AF_INET6, inetNtop, inetPton } from '../wire/address.ts';
+import { UsageError } from '../errors.ts';
 
 /** One parsed rule: `ADDRESS/PREFIX` (a bare address is /32 or /128). */
 export interface Cidr {

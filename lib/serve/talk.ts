@@ -3,9 +3,9 @@
 // connections wait in the lesson's listen(lfd, 64) queue.
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { fourTuple } from './net.ts';
+import { fourTuple } from '../net.ts';
 import { relayStream } from './relay.ts';
-import { describeError } from './cli.ts';
+import { describeError } from '../errors.ts';
 import type { AccessList } from './acl.ts';
 import { RateLimitedLog, watchDescriptors } from './guard.ts';
 

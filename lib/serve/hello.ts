@@ -3,7 +3,7 @@
 // request's exact bytes, the four-tuple and the request count, and close when
 // HTTP says so (Connection: close, an error, --head-timeout).
 import type net from 'node:net';
-import { fourTuple } from './net.ts';
+import { fourTuple } from '../net.ts';
 import {
   HttpError,
   MAX_HEAD_BYTES,
@@ -14,7 +14,7 @@ import {
   keepsAlive,
   showBytes,
   type RequestHead,
-} from './http.ts';
+} from '../wire/http.ts';
 
 /** How long a client may keep an error response's connection half-open. */
 const LINGER_MS = 2000;

@@ -1,6 +1,7 @@
 // The flags every server shares, parsed once: where to listen (--host,
 // --port, or --unix PATH) and who may connect (--allow, --deny).
-import { UsageError, parseHost, parsePort } from './cli.ts';
+import { parseHost, parsePort } from '../cli.ts';
+import { UsageError } from '../errors.ts';
 import { ACL_OPTIONS, AccessList } from './acl.ts';
 
 /** parseCli definitions of --host, --port, --allow and --deny. */

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type dgram from 'node:dgram';
 import type { Readable, Writable } from 'node:stream';
-import { HexDumper } from './hexdump.ts';
+import { HexDumper } from '../wire/hexdump.ts';
 
 /** What a relay moved, and how the connection ended. */
 export interface RelayResult {

@@ -12,7 +12,7 @@
 //   libuv (see watchDescriptors), so we probe for it once a second and say so.
 import fs from 'node:fs';
 import type net from 'node:net';
-import { describeError } from './cli.ts';
+import { describeError } from '../errors.ts';
 
 /**
  * Logs a line at most once per `intervalMs` (plus an initial `burst` of

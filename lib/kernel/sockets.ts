@@ -5,8 +5,8 @@
 // handshakes, TIME_WAIT).
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatEndpoint } from './address.ts';
-import { UsageError } from './cli.ts';
+import { formatEndpoint } from '../wire/address.ts';
+import { UsageError } from '../errors.ts';
 import { findOwners } from './owners.ts';
 import { parseInetTable, parseUnix, STATE_NAMES, type InetProto, type SocketRow } from './procnet.ts';
 

@@ -11,10 +11,10 @@
 import net from 'node:net';
 import type dgram from 'node:dgram';
 import type { Writable } from 'node:stream';
-import { HexDumper } from './hexdump.ts';
-import { describeError, errorCode } from './cli.ts';
-import { formatEndpoint } from './address.ts';
-import { fourTuple } from './net.ts';
+import { HexDumper } from '../wire/hexdump.ts';
+import { describeError, errorCode } from '../errors.ts';
+import { formatEndpoint } from '../wire/address.ts';
+import { fourTuple } from '../net.ts';
 import { adoptInPlaceReads, inPlaceReadsAvailable } from './fastecho.ts';
 import type { AccessList } from './acl.ts';
 import { RateLimitedLog, isReflectionPort, watchDescriptors } from './guard.ts';

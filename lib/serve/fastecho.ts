@@ -24,7 +24,7 @@
 // is written back without a copy while nothing is queued, and given up to the
 // pending write (never read into again) when the kernel took only part of it.
 import net from 'node:net';
-import { runtimeName } from './runtime.ts';
+import { runtimeName } from '../runtime.ts';
 
 /** Size of one read(): libuv's own suggestion for stream sockets. */
 export const READ_BUFFER_BYTES = 64 * 1024;

@@ -16,9 +16,9 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
-import { formatEndpoint } from './address.ts';
-import { listenFailure, resolveHost } from './net.ts';
-import { defaultProcRoot, readSockets, type SocketRow } from './sockets.ts';
+import { formatEndpoint } from '../wire/address.ts';
+import { listenFailure, resolveHost } from '../net.ts';
+import { defaultProcRoot, readSockets, type SocketRow } from '../kernel/sockets.ts';
 
 const WORKER_CODE = `(async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
