@@ -41,9 +41,22 @@ export function parseCli<O extends Options>(
   const options = { ...spec.options, help: { type: 'boolean', short: 'h' } } as O & {
     help: { type: 'boolean'; short: 'h' };
   };
+  // `--port -1`: a negative number is the option's value (parseArgs takes it
+  // for an option and says "needs a value"), so its parser can say the range.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`--${name}=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]);
+    }
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }

@@ -9,14 +9,18 @@
 //
 // The lesson's loop waits for one reply per line it sends; this one reads
 // both sides at once, so it also works for a server that sends first, sends
-// more than one reply, or receives a whole file. At the end of input it
-// calls shutdown(SHUT_WR) and prints until the server closes (like nc -N).
+// more than one reply, or receives a whole file. Each direction ends on its
+// own, like nc -N: at the end of input it calls shutdown(SHUT_WR) and prints
+// until the server's FIN; a server's FIN (its shutdown(SHUT_WR)) ends only
+// what it sends, and input is still sent until its end. A reset is reported
+// even when Node reads it as a plain end of file (lib/serve/reset.ts).
 // With --udp each line (terminal) or each chunk read (pipe) is one datagram
 // (sendto), and it waits up to --timeout seconds for the replies.
 //
 //   npx tsx scripts/client.ts                        # 127.0.0.1 8001, type lines
 //   printf hi | npx tsx scripts/client.ts            # prints hi (via echo-server)
 //   npx tsx scripts/client.ts < big.bin > out.bin    # byte for byte
+//   npx tsx scripts/client.ts 127.0.0.1:8001           # HOST:PORT, as hton takes it
 //   npx tsx scripts/client.ts ::1 9000 --udp --hex
 //   npx tsx scripts/client.ts --unix /tmp/echo.sock
 import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
@@ -26,12 +30,13 @@ import { relayDatagrams, relayStream } from '../lib/serve/relay.ts';
 import { formatEndpoint } from '../lib/wire/address.ts';
 
 const NAME = 'client';
-const HELP = `Usage: client [HOST] [PORT] [--udp | --unix PATH] [--hex] [--timeout SECONDS]
+const HELP = `Usage: client [HOST [PORT] | HOST:PORT | [IPV6]:PORT] [--udp | --unix PATH] [--hex] [--timeout SECONDS]
 
 Connects to a server and relays stdin to it and what it sends to stdout.
 
   HOST                  host to connect to (default 127.0.0.1)
   PORT                  port (default 8001)
+  HOST:PORT, [IPV6]:PORT  both in one argument (127.0.0.1:8001, [::1]:8001)
   --udp                 send UDP datagrams: one per line typed, or one per
                         chunk read from a pipe (at most 65507 bytes each)
   --unix PATH           connect to a Unix stream socket instead
@@ -45,9 +50,12 @@ Connects to a server and relays stdin to it and what it sends to stdout.
 
 On a terminal each line you type is sent and the replies are printed; Ctrl-D
 ends input. Piped, stdin is streamed to the server; at its end the client
-shuts down its sending side (FIN) and prints until the server closes, then
-exits 0 (like nc -N). With --udp it stops once every datagram had a reply.
-Faults: a reset connection, a server silent after the end of input, or one
+shuts down its sending side (FIN) and prints until the server's FIN. The two
+directions end on their own (like nc -N): when the server shuts down its side
+first, input is still sent until its end. Exit 0 once both are done. With
+--udp it stops once every datagram had a reply.
+Faults: a reset connection ("connection reset by peer (ECONNRESET)", also when
+it came right after the server's last bytes), a server silent after the end of input, or one
 that stops reading: one line on stderr, exit 1. Memory stays bounded against
 a server that floods without reading (each direction waits for the other end).
 
@@ -67,7 +75,7 @@ async function main(): Promise<void> {
   });
   if (!args) return;
   const flags = args.values;
-  const [hostText, portText] = args.positionals;
+  const [hostText, portText] = splitHostPort(args.positionals);
   const host = parseHost(hostText ?? '127.0.0.1', 'HOST');
   const port = parsePort(portText ?? '8001', 'PORT');
   const timeoutSeconds = parseNumber(flags.timeout ?? '10', '--timeout', { min: 0.001, max: 86400 });
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
       const from = flags.unix ? '' : ` from ${formatEndpoint(socket.localAddress ?? '?', socket.localPort ?? 0)}`;
       note(`connected to ${peer} (${flags.unix ? 'unix' : 'tcp'})${from}; Ctrl-D ends input, Ctrl-C quits`);
     }
-    const result = await relayStream(socket, { ...io, hexFlushEachChunk: interactive, stallSeconds: timeoutSeconds });
+    const result = await relayStream(socket, { ...io, hexFlushEachChunk: interactive, stallSeconds: timeoutSeconds, untilBothEnd: true });
     if (result.stalled === 'silent') {
       throw new Failure(`connection to ${peer}: no data from the server for ${timeoutSeconds} s after the end of input (ETIMEDOUT); try --timeout`);
     }
@@ -115,6 +123,24 @@ async function main(): Promise<void> {
     }
     if (interactive) note(`connection closed by ${peer}`);
   }
+}
+
+/**
+ * HOST PORT, or one HOST:PORT / [IPV6]:PORT argument. A bare IPv6 address
+ * (::1) stays a host: its colons are not a port separator.
+ */
+function splitHostPort(positionals: string[]): [string | undefined, string | undefined] {
+  const [first, second] = positionals;
+  if (first === undefined || second !== undefined) return [first, second];
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(first);
+  if (bracketed) return [bracketed[1], bracketed[2]];
+  const colons = first.split(':').length - 1;
+  if (colons === 1) {
+    const at = first.indexOf(':');
+    if (at === 0) throw new UsageError(`HOST:PORT ${JSON.stringify(first)}: the host is missing`);
+    return [first.slice(0, at), first.slice(at + 1)];
+  }
+  return [first, undefined];
 }
 
 function note(line: string): void {

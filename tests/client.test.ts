@@ -86,15 +86,65 @@ test('half-close: at end of input the client sends FIN and keeps reading until t
   }
 });
 
-test('a server that speaks first and closes first: the client prints it and exits 0 with stdin still open', async () => {
-  const server = await tinyServer((socket) => socket.end('hello from the server\n'));
-  const client = startScript('client', ['127.0.0.1', String(server.port)], { stdin: 'pipe' });
+test('a server that speaks first and shuts down its side: its FIN ends only its direction; stdin is still sent to its end (nc -N)', async () => {
+  let got = '';
+  let gotEnd!: () => void;
+  const ended = new Promise<void>((resolve) => (gotEnd = resolve));
+  const server = await tinyServer((socket) => {
+    socket.end('hi\n'); // shutdown(SHUT_WR): allowHalfOpen keeps reading
+    socket.on('data', (chunk: Buffer) => (got += chunk));
+    socket.on('end', () => {
+      gotEnd();
+      socket.destroy();
+    });
+  });
+  const client = startScript('client', [`127.0.0.1:${server.port}`], { stdin: 'pipe' });
   try {
-    const exit = await client.wait(15000); // stdin never ends: only the server's close ends it
-    assert.equal(exit, { code: 0, signal: null });
-    assert.is(client.stdout, 'hello from the server\n');
+    client.child.stdin!.write('line1\n');
+    await client.waitFor(() => client.stdout === 'hi\n', 'hi from the server', 10000);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the (echo line1; sleep 1.5; echo line2) of the issue
+    assert.is(client.child.exitCode, null, "the server's FIN alone must not end the client");
+    client.child.stdin!.end('line2\n');
+    await withDeadline(ended, 10000, "the client's FIN");
+    const exit = await client.wait(10000);
+    assert.is(got, 'line1\nline2\n');
+    assert.equal(exit, { code: 0, signal: null }, client.stderr);
+    assert.is(client.stdout, 'hi\n');
   } finally {
     client.child.kill('SIGKILL');
+    server.close();
+  }
+});
+
+test('a server that sends bye and resets (SO_LINGER 0): bye, then ECONNRESET, exit 1, 20 of 20 runs', async () => {
+  // resetAndDestroy() after the write callback: the bytes went to the kernel,
+  // then close() with SO_LINGER 0 sends RST. libuv reads bye and then EOF.
+  const server = await tinyServer((socket) => {
+    socket.once('data', () => socket.write('bye\n', () => socket.resetAndDestroy()));
+  });
+  const expected = `client: error: connection to 127.0.0.1:${server.port}: connection reset by peer (ECONNRESET)\n`;
+  try {
+    const outcomes: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const runs = Array.from({ length: 5 }, async (_, i) => {
+        // Half the runs keep stdin open (the reset alone must end them), half end it (our FIN went first).
+        if ((batch * 5 + i) % 2 === 0) {
+          return runScript('client', ['127.0.0.1', String(server.port)], { input: 'trigger\n', deadlineMs: 15000 });
+        }
+        const client = startScript('client', ['127.0.0.1', String(server.port)], { stdin: 'pipe' });
+        client.child.stdin!.write('trigger\n');
+        try {
+          const exit = await client.wait(15000);
+          return { ...exit, stdout: client.stdout, stderr: client.stderr };
+        } finally {
+          client.child.kill('SIGKILL');
+        }
+      });
+      for (const run of await Promise.all(runs)) outcomes.push(`${run.code} ${JSON.stringify(run.stdout)} ${run.stderr}`);
+    }
+    const good = `1 "bye\\n" ${expected}`;
+    assert.is(outcomes.filter((line) => line === good).length, 20, outcomes.filter((line) => line !== good).join(''));
+  } finally {
     server.close();
   }
 });
@@ -297,6 +347,25 @@ test('on a terminal: interactive, each line typed is sent and its reply printed'
   }
 });
 
+test('HOST:PORT and [IPV6]:PORT as one argument, as hton takes them', async () => {
+  const v4 = await runScript('client', [`127.0.0.1:${echoPort}`], { input: 'v4' });
+  assert.is(v4.stdout, 'v4', v4.stderr);
+  assert.is(v4.code, 0);
+  const server = net.createServer((socket) => socket.pipe(socket));
+  server.listen(0, '::1');
+  await once(server, 'listening');
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    const v6 = await runScript('client', [`[::1]:${port}`], { input: 'v6' });
+    assert.is(v6.stdout, 'v6', v6.stderr);
+    assert.is(v6.code, 0);
+    const bare = await runScript('client', ['::1', String(port)], { input: 'bare' });
+    assert.is(bare.stdout, 'bare', bare.stderr);
+  } finally {
+    server.close();
+  }
+});
+
 test('usage errors: one line, exit 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--bogus'], /^client: error: unknown option --bogus; see --help\n$/],
@@ -305,6 +374,9 @@ test('usage errors: one line, exit 2', async () => {
     [['a', '1', 'b'], /^client: error: too many arguments: "b"/],
     [['--unix', '/tmp/x.sock', '127.0.0.1'], /^client: error: --unix PATH replaces HOST and PORT/],
     [['--timeout', 'soon'], /^client: error: --timeout "soon": expected a number/],
+    [['--timeout', '-1'], /^client: error: --timeout "-1": expected a number 0\.001-86400\n$/],
+    [['127.0.0.1:99999'], /^client: error: PORT "99999": expected an integer 0-65535\n$/],
+    [[':8001'], /^client: error: HOST:PORT ":8001": the host is missing\n$/],
   ];
   const results = await Promise.all(cases.map(([args]) => runScript('client', args, { input: '' })));
   results.forEach((result, i) => {

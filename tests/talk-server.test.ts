@@ -73,6 +73,30 @@ test('with client.ts: lines typed on each side reach the other', async () => {
   }
 });
 
+test("the talk-server's Ctrl-D (its FIN) does not quit client.ts while the client's typist is still typing", async () => {
+  const talk = startTalk(['--once']);
+  try {
+    const { port } = await talk.listening();
+    const client = startScript('client', ['127.0.0.1', String(port)], { stdin: 'pipe' });
+    try {
+      await talk.waitForStderr(/open /);
+      talk.child.stdin!.end('bye from talk-server\n'); // Ctrl-D on the server's terminal
+      await client.waitForStdout(/^bye from talk-server\n$/);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the client's FIN-read is done by now
+      assert.is(client.child.exitCode, null, 'the client quit on the server FIN');
+      client.child.stdin!.write('still typing\n');
+      await talk.waitForStdout(/^still typing\n$/);
+      client.child.stdin!.end();
+      assert.equal(await client.wait(10000), { code: 0, signal: null });
+      assert.equal(await talk.wait(10000), { code: 0, signal: null });
+    } finally {
+      client.child.kill('SIGKILL');
+    }
+  } finally {
+    talk.child.kill('SIGKILL');
+  }
+});
+
 test('one client at a time: the next one waits, then gets its turn with what it sent meanwhile', async () => {
   const talk = startTalk();
   try {

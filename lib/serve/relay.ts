@@ -1,11 +1,14 @@
 // Terminal <-> socket relays shared by the client and the talk server: the
 // lesson's `read(STDIN) -> write(cfd)` and `read(cfd) -> write(STDOUT)`,
 // both directions at once (event driven, as with select()/poll()), with
-// backpressure each way and TCP half-close (shutdown(SHUT_WR) at end of input).
+// backpressure each way and TCP half-close: each direction ends on its own
+// (our shutdown(SHUT_WR) at end of input, the peer's FIN on its side), and a
+// reset that Node reports as a plain EOF is still told apart (lib/serve/reset.ts).
 import type net from 'node:net';
 import type dgram from 'node:dgram';
 import type { Readable, Writable } from 'node:stream';
 import { HexDumper } from '../wire/hexdump.ts';
+import { endedByReset, resetError } from './reset.ts';
 
 /** What a relay moved, and how the connection ended. */
 export interface RelayResult {
@@ -37,13 +40,22 @@ export interface StreamRelayOptions {
    * backed up does not count. Default: wait forever.
    */
   stallSeconds?: number;
+  /**
+   * The peer's FIN ends only what it sends; input is still sent until its
+   * own end (the client, like nc -N). Default false: the peer's FIN ends
+   * the connection once our writes drain (a server done with its client).
+   */
+  untilBothEnd?: boolean;
 }
 
 /**
  * Relays `input` to a connected stream socket and the socket to `output`
- * until the socket closes. End of input shuts down the sending side (FIN)
- * and keeps printing until the peer closes, like `nc -N`. When the peer
- * closes first, input is no longer read. The input is attached only for
+ * until both directions are done, like `nc -N`: end of input shuts down the
+ * sending side (FIN) and keeps printing until the peer's FIN; with
+ * `untilBothEnd` the peer's FIN ends only what it sends, and input keeps
+ * being sent until its end (else the peer's FIN ends ours too). A
+ * reset (even one Node reports as EOF) ends it with an ECONNRESET error.
+ * The input is attached only for
  * the life of this connection (paused afterwards), so it can be handed to
  * the next one; input that already ended makes the relay half-close at once.
  *
@@ -60,6 +72,12 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
   const flushEach = options.hexFlushEachChunk ?? false;
   const result: RelayResult = { sent: 0, received: 0 };
   let inputAttached = false;
+  let peerEnded = false;
+  // Captured now: Node forgets the endpoints once the connection is gone.
+  const local = { address: socket.localAddress, port: socket.localPort };
+  const remote = { address: socket.remoteAddress, port: socket.remotePort };
+  // The peer's FIN must not end our side (Node's default for a client).
+  socket.allowHalfOpen = true;
 
   // The stall guard: one timer, armed only while we wait on the peer.
   const stallMs = (options.stallSeconds ?? 0) * 1000;
@@ -70,7 +88,8 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
   const armStall = () => {
     if (stallMs <= 0) return;
     clearTimeout(stallTimer);
-    if ((inputEnded || sendBlocked) && !outputBlocked && !socket.destroyed) stallTimer = setTimeout(onStall, stallMs);
+    const waiting = (inputEnded && !peerEnded) || sendBlocked;
+    if (waiting && !outputBlocked && !socket.destroyed) stallTimer = setTimeout(onStall, stallMs);
   };
   const onStall = () => {
     result.stalled = inputEnded && !sendBlocked ? 'silent' : 'not reading';
@@ -127,9 +146,16 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
   return new Promise((resolve) => {
     socket.on('data', onData);
     socket.on('drain', onSocketDrain);
-    // The peer closed its sending side: stop reading input (nothing more
-    // can usefully be sent) and finish our side once our writes drain.
+    // The peer's FIN: with untilBothEnd input goes on until its own end,
+    // else our side ends too. A reset that libuv turned into EOF ends everything.
     socket.on('end', () => {
+      peerEnded = true;
+      if (endedByReset(socket, local, remote, inputEnded)) {
+        result.error ??= resetError();
+        socket.destroy();
+        return;
+      }
+      if (options.untilBothEnd) return armStall();
       detachInput();
       socket.end();
     });
