@@ -45,7 +45,9 @@ numeric, with the process that holds each one (\`-\` when none does).
                    only these tables (may be combined; default: --tcp --udp)
   --listening      only listeners (and unconnected UDP sockets, as netstat -l)
   --json           one JSON array of {proto, localAddress, localPort, remoteAddress,
-                   remotePort, state, recvQ, sendQ, inode, uid, pid, program}
+                   remotePort, state, recvQ, sendQ, inode, uid, pid, program,
+                   timerSeconds, retransmits}: seconds left on the kernel's timer
+                   (SYN-ACK re-send, TIME_WAIT; null: none) and re-sends so far
   --watch [N]      redraw every N seconds (default 1) until Ctrl-C
   --explain        after the table, one sentence for each thing that matters
                    (accept queue, unaccepted sockets, SYN_SENT/SYN_RECV, TIME_WAIT)

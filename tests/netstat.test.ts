@@ -25,7 +25,7 @@ import {
 } from './helpers.ts';
 import { parseState, type SocketRow } from '../lib/kernel/sockets.ts';
 
-const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program'];
+const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program', 'timerSeconds', 'retransmits'];
 const hasProc = fs.existsSync('/proc/net/tcp');
 const hasSs = runCommandSync('ss');
 
@@ -215,6 +215,8 @@ test('--json: exact fields, types; --port, --state, --listening, --tcp/--udp/--u
     assert.is(est.length, 4);
     const tw = JSON.parse((await runScript('netstat', ['--state', 'TIME-WAIT', '--tcp', '--json'])).stdout) as SocketRow[];
     assert.ok(tw.length >= 1 && tw.every((row) => row.state === 'TIME_WAIT' && row.pid === null));
+    // A TIME_WAIT carries the time left on its 60 s timer.
+    assert.ok(tw.every((row) => row.timerSeconds !== null && row.timerSeconds > 0 && row.timerSeconds <= 60 && row.retransmits === 0));
 
     const udp = JSON.parse((await runScript('netstat', ['--udp', '--json'])).stdout) as SocketRow[];
     assert.ok(udp.length >= 1 && udp.every((row) => row.proto.startsWith('udp')));
@@ -226,6 +228,7 @@ test('--json: exact fields, types; --port, --state, --listening, --tcp/--udp/--u
     assert.equal({ ...mine, inode: 0 }, {
       proto: 'unix', localAddress: unixPath, localPort: null, remoteAddress: null, remotePort: null,
       state: 'LISTEN', recvQ: null, sendQ: null, inode: 0, uid: null, pid: process.pid, program: mine!.program,
+      timerSeconds: null, retransmits: null,
     });
   } finally {
     unixServer.close();

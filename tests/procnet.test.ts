@@ -36,6 +36,8 @@ test('tcp fixture: listener with one queued connection, its client, CLOSE_WAIT',
     uid: 0,
     pid: null,
     program: null,
+    timerSeconds: null, // tr 00: no timer
+    retransmits: 0,
   });
   assert.equal(pick(rows[1]), ['127.0.0.1', 0xe328, '127.0.0.1', 0xa111, 'ESTABLISHED']);
   assert.is(rows[1].inode, 16111);
@@ -76,10 +78,12 @@ test('unix fixture: listening path with a space, abstract name', () => {
     {
       proto: 'unix', localAddress: '/tmp/fixture dir.sock', localPort: null, remoteAddress: null,
       remotePort: null, state: 'LISTEN', recvQ: null, sendQ: null, inode: 16123, uid: null, pid: null, program: null,
+      timerSeconds: null, retransmits: null,
     },
     {
       proto: 'unix', localAddress: '@abstract-name', localPort: null, remoteAddress: null,
       remotePort: null, state: 'UNCONN', recvQ: null, sendQ: null, inode: 16124, uid: null, pid: null, program: null,
+      timerSeconds: null, retransmits: null,
     },
   ]);
 });
@@ -130,6 +134,29 @@ test('malformed input: empty, header only, garbage lines skipped, CRLF', () => {
   const rows = parseTcp(text);
   assert.is(rows.length, 1);
   assert.is(rows[0].inode, 7);
+});
+
+test('timer fields: tr, tm->when in 1/100 s, retrnsmt (FIN_WAIT2, TIME_WAIT, SYN_RECV)', () => {
+  const rows = parseTcp(fixture('tcp6'), 'tcp6');
+  assert.is(rows[1].state, 'FIN_WAIT2');
+  assert.is(rows[1].timerSeconds, 59.7); // 03:00001752, tcp_fin_timeout running
+  assert.is(rows[3].state, 'TIME_WAIT');
+  assert.is(rows[3].timerSeconds, 55.42); // 03:000015A6
+  assert.is(rows[0].timerSeconds, null); // LISTEN, tr 00
+  assert.ok(rows.every((row) => row.retransmits === 0));
+  // SYN_RECV held by a dropped ACK (captured in a namespace): 2 SYN-ACKs re-sent, next in 3.9 s.
+  const synRecv =
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n' +
+    '   0: 0100007F:1F41 0100007F:C350 03 00000000:00000000 01:00000186 00000002     0        0 0 2 0000000000000000\n' +
+    '   1: 0100007F:C351 0100007F:1F41 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000\n' +
+    '   2: 0100007F:C352 0100007F:1F41 01 00000000:00000000 01:0000001A 0000000B     0        0 9 1 0000000000000000 20 4 1 10 -1\n';
+  const [recv, fresh, retrying] = parseTcp(synRecv);
+  assert.equal([recv.state, recv.timerSeconds, recv.retransmits], ['SYN_RECV', 3.9, 2]);
+  assert.equal([fresh.state, fresh.timerSeconds], ['TIME_WAIT', 60]); // a fresh TIME_WAIT: 60 s
+  assert.equal([retrying.timerSeconds, retrying.retransmits], [0.26, 11]); // retrnsmt is hex
+  const [udp] = parseUdp(fixture('udp'));
+  assert.equal([udp.timerSeconds, udp.retransmits], [null, 0]);
+  assert.ok(parseUnix(fixture('unix')).every((row) => row.timerSeconds === null && row.retransmits === null));
 });
 
 test('decodeProcAddress: known vectors', () => {

@@ -37,7 +37,19 @@ export interface SocketRow {
   uid: number | null;
   pid: number | null;
   program: string | null;
+  /**
+   * Seconds left on the socket's active kernel timer (`tr` non-zero, `tm->when`
+   * in clock ticks of 1/100 s): the next SYN-ACK of a SYN_RECV row, the end of
+   * a TIME_WAIT (a fresh one shows ~60 s), a retransmission or keepalive;
+   * null when no timer runs (and for Unix sockets).
+   */
+  timerSeconds: number | null;
+  /** `retrnsmt`: retransmissions by the timer so far (SYN-ACKs re-sent for SYN_RECV); null for Unix. */
+  retransmits: number | null;
 }
+
+/** Clock ticks per second in /proc (USER_HZ, 100 on every Linux architecture that matters here). */
+export const USER_HZ = 100;
 
 /**
  * TCP states by the kernel's number (include/net/tcp_states.h), named as
@@ -159,6 +171,7 @@ class AddressCache {
 }
 
 // Line: `sl: local rem st tx:rx tr:when retrnsmt uid timeout inode ...`
+// (tr: 0 none, 1 retransmit/SYN-ACK, 2 keepalive, 3 TIME_WAIT/FIN_WAIT2, 4 zero-window probe.)
 // Fields are found by scanning bytes, not by splitting strings: the only
 // strings made are the decoded addresses (memoised) and the state names.
 function parseInet(bytes: Uint8Array, proto: InetProto, udp: boolean): SocketRow[] {
@@ -200,9 +213,14 @@ function inetRow(
   const stateCode = parseHex(bytes, starts[3], ends[3]);
   const tx = parseHex(bytes, starts[4], queues);
   const rx = parseHex(bytes, queues + 1, ends[4]);
+  const timerColon = find(bytes, COLON, starts[5], ends[5]);
+  const timer = timerColon < 0 ? -1 : parseHex(bytes, starts[5], timerColon);
+  const when = timerColon < 0 ? -1 : parseHex(bytes, timerColon + 1, ends[5]);
+  const retransmits = parseHex(bytes, starts[6], ends[6]);
   const uid = parseDecimal(bytes, starts[7], ends[7]);
   const inode = parseDecimal(bytes, starts[9], ends[9]);
   if (localAddress === null || remoteAddress === null || stateCode < 0 || tx < 0 || rx < 0 || uid < 0 || inode < 0) return null;
+  if (timer < 0 || when < 0 || retransmits < 0) return null;
   if (localPort < 0 || localPort > 0xffff || remotePort < 0 || remotePort > 0xffff) return null;
   const state = udp ? udpStateName(stateCode) : (TCP_STATES[stateCode] ?? `UNKNOWN(${stateCode})`);
   return {
@@ -219,6 +237,9 @@ function inetRow(
     uid,
     pid: null,
     program: null,
+    // tr 0: no timer pending (tm->when is then 0, not a time).
+    timerSeconds: timer === 0 ? null : when / USER_HZ,
+    retransmits,
   };
 }
 
@@ -262,6 +283,8 @@ export function parseUnix(table: string | Uint8Array): SocketRow[] {
           uid: null,
           pid: null,
           program: null,
+          timerSeconds: null,
+          retransmits: null,
         });
       }
     }
