@@ -5,7 +5,7 @@
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { inetPton, AF_INET, AF_INET6 } from './wire/address.ts';
+import { NOT_AN_ADDRESS, parseAddress } from './wire/address.ts';
 import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from './errors.ts';
 
 /** The exit-code paragraph every `--help` ends with. */
@@ -139,14 +139,14 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
  * @example parseHost('[::1]') // '::1'
  */
 export function parseHost(text: string, flag = '--host'): string {
-  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (inetPton(AF_INET6, bare) || inetPton(AF_INET, bare)) return bare;
+  const parsed = parseAddress(text);
+  if (!('error' in parsed)) return parsed.address;
   // All-numeric dotted text that is not a valid address is a typo, not a name.
-  if (bare === text && HOSTNAME.test(text) && !/^[\d.]+$/.test(text) && !/^0x/i.test(text)) {
-    return text;
-  }
+  const numeric = /^[\s\p{Nd}.]+$/u.test(text) || /^0x/i.test(text) || text.includes(':') || text.startsWith('[');
+  if (!numeric && HOSTNAME.test(text)) return text;
+  const why = numeric && parsed.error !== NOT_AN_ADDRESS ? `; ${parsed.error}` : '';
   throw new UsageError(
-    `${flag} ${quote(text)}: expected an IPv4 address (127.0.0.1), an IPv6 address (::1) or a host name`,
+    `${flag} ${quote(text)}: expected an IPv4 address (127.0.0.1), an IPv6 address (::1) or a host name${why}`,
   );
 }
 

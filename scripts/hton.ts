@@ -16,7 +16,7 @@
 //   npx tsx scripts/hton.ts --json '[::1]:8001'
 import { EXIT_CODES_HELP, parseCli, parsePort, runMain } from '../lib/cli.ts';
 import { UsageError } from '../lib/errors.ts';
-import { AF_INET, AF_INET6, inetAton, inetNtop, inetPton, splitEndpoint } from '../lib/wire/address.ts';
+import { AF_INET, AF_INET6, NOT_AN_ADDRESS, inetAton, inetNtop, parseAddress, splitEndpoint } from '../lib/wire/address.ts';
 import { formatBytes, hostByteOrder, hostBytes, htonl, htons } from '../lib/wire/byteorder.ts';
 import { encodeSockaddrIn, encodeSockaddrIn6, sockaddrFields, type SockaddrField } from '../lib/wire/sockaddr.ts';
 
@@ -137,22 +137,22 @@ function describe(input: string): Result {
     if (value > 0xffffffff) throw new UsageError(`${quoted}: number too large for 32 bits; ${ACCEPTED}`);
     return describeNumber(input, value);
   }
-  const bare = input.startsWith('[') && input.endsWith(']') ? input.slice(1, -1) : input;
-  const v6 = inetPton(AF_INET6, bare);
-  if (v6) return describeAddress(input, AF_INET6, v6);
-  const v4 = bare === input ? inetPton(AF_INET, input) : null;
-  if (v4) return describeAddress(input, AF_INET, v4);
+  const parsed = parseAddress(input);
+  if (!('error' in parsed)) return describeAddress(input, parsed.family, parsed.bytes);
+  let why = parsed.error;
   const endpoint = splitEndpoint(input);
   if (endpoint) {
-    const family = input.startsWith('[') ? AF_INET6 : AF_INET;
-    const address = inetPton(family, endpoint.address);
-    if (address) {
+    const bracketed = input.startsWith('[');
+    const address = parseAddress(bracketed ? `[${endpoint.address}]` : endpoint.address);
+    if (!('error' in address)) {
       const port = parsePort(endpoint.port, `${quoted}: port`);
-      return describeEndpoint(input, family, address, port);
+      return describeEndpoint(input, address.family, address.bytes, port);
     }
+    why = address.error;
   }
   const hint = !/\s/.test(input) && inetAton(input) ? ` (inet_aton shorthand for ${inetNtop(AF_INET, inetAton(input)!)} is not accepted)` : '';
-  throw new UsageError(`${quoted}: not a number, address or endpoint${hint}; ${ACCEPTED}`);
+  const what = why === NOT_AN_ADDRESS ? 'not a number, address or endpoint' : why;
+  throw new UsageError(`${quoted}: ${what}${hint}; ${ACCEPTED}`);
 }
 
 function table(rows: string[][]): string[] {

@@ -13,7 +13,7 @@
 // sees for an IPv4 client) is matched as the IPv4 address it carries, so
 // `--allow 127.0.0.0/8` works on any listener.
 import net from 'node:net';
-import { AF_INET, AF_INET6, inetNtop, inetPton } from '../wire/address.ts';
+import { AF_INET, AF_INET6, NOT_AN_ADDRESS, inetNtop, parseAddress, stripBrackets, unmapIPv4 } from '../wire/address.ts';
 import { UsageError } from '../errors.ts';
 
 /** One parsed rule: `ADDRESS/PREFIX` (a bare address is /32 or /128). */
@@ -36,12 +36,12 @@ export function parseCidr(text: string, flag = '--allow'): Cidr {
   if (text.length > 64) throw fail('too long');
   const slash = text.indexOf('/');
   const addressText = slash === -1 ? text : text.slice(0, slash);
-  const bare = addressText.startsWith('[') && addressText.endsWith(']') ? addressText.slice(1, -1) : addressText;
-  let family: 'ipv4' | 'ipv6';
-  let bytes = inetPton(AF_INET, bare);
-  if (bytes) family = 'ipv4';
-  else if ((bytes = inetPton(AF_INET6, bare))) family = 'ipv6';
-  else throw fail('not an IPv4 or IPv6 address');
+  const parsed = parseAddress(addressText);
+  if ('error' in parsed) {
+    throw fail(parsed.error === NOT_AN_ADDRESS ? parsed.error : `${NOT_AN_ADDRESS}; ${parsed.error}`);
+  }
+  const { bytes } = parsed;
+  const family = parsed.family === AF_INET ? 'ipv4' : 'ipv6';
   const max = family === 'ipv4' ? 32 : 128;
   let prefix = max;
   if (slash !== -1) {
@@ -55,14 +55,6 @@ export function parseCidr(text: string, flag = '--allow'): Cidr {
   return { address: inetNtop(family === 'ipv4' ? AF_INET : AF_INET6, bytes), prefix, family };
 }
 
-// ::ffff:a.b.c.d -> the four IPv4 bytes; anything else -> null.
-function unmapIPv4(bytes: Uint8Array): Uint8Array | null {
-  if (bytes.length !== 16) return null;
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
-  if (bytes[10] !== 0xff || bytes[11] !== 0xff) return null;
-  return bytes.subarray(12);
-}
-
 /**
  * A peer address as the list matches it: IPv4 dotted, IPv6 as inet_ntop
  * prints it, an IPv4-mapped IPv6 address as its IPv4 address. Null when the
@@ -71,11 +63,11 @@ function unmapIPv4(bytes: Uint8Array): Uint8Array | null {
  */
 export function peerAddress(text: string | undefined): { address: string; family: 'ipv4' | 'ipv6' } | null {
   if (!text) return null;
-  const v4 = inetPton(AF_INET, text);
-  if (v4) return { address: text, family: 'ipv4' };
-  const v6 = inetPton(AF_INET6, text);
-  if (!v6) return null;
-  const mapped = unmapIPv4(v6);
+  if (stripBrackets(text).bracketed) return null;
+  const parsed = parseAddress(text);
+  if ('error' in parsed) return null;
+  if (parsed.family === AF_INET) return { address: text, family: 'ipv4' };
+  const mapped = unmapIPv4(parsed.bytes);
   return mapped ? { address: inetNtop(AF_INET, mapped), family: 'ipv4' } : { address: text, family: 'ipv6' };
 }
 

@@ -1,9 +1,12 @@
-// Text <-> binary IP addresses, exactly as glibc does it, and the address
+// Text <-> binary IP addresses, exactly as glibc does it, read in one place
+// (parseAddress: brackets, IPv4-then-IPv6, errors in words), and the address
 // constants of <netinet/in.h> and <sys/socket.h> (Linux values).
 //
 // inetPton/inetNtop follow glibc 2.36's resolv/inet_pton.c and
 // resolv/inet_ntop.c step by step; the tests compare them with glibc itself
 // (through python3's socket module) on tens of thousands of inputs.
+
+import { explainAddress } from './address-errors.ts';
 
 export const AF_UNIX = 1;
 export const AF_INET = 2;
@@ -255,15 +258,72 @@ export function inetAton(text: string): Uint8Array | null {
   return out;
 }
 
+/** A numeric address as it was read: its family, its bytes and its text. */
+export interface ParsedAddress {
+  family: Family;
+  bytes: Uint8Array;
+  /** The address without brackets, as typed (`::1` for `[::1]`). */
+  address: string;
+}
+
+/** The words for a text that is no address at all (a name, nothing). */
+export const NOT_AN_ADDRESS = 'not an IPv4 or IPv6 address';
+
+/** Why a text is not an address: `{ error }` says what is wrong and where. */
+export interface AddressError {
+  error: string;
+}
+
 /**
- * The address family a numeric address text belongs to, or null when it is
- * not one (a name, a typo).
+ * The one bracket rule: `[::1]` -> `::1` (bracketed), anything else as it is.
+ * @example stripBrackets('[::1]') // { inner: '::1', bracketed: true }
+ */
+export function stripBrackets(text: string): { inner: string; bracketed: boolean } {
+  const bracketed = text.length >= 2 && text.startsWith('[') && text.endsWith(']');
+  return { inner: bracketed ? text.slice(1, -1) : text, bracketed };
+}
+
+/**
+ * The one way every script reads a numeric address: exactly what
+ * inet_pton(AF_INET) or, failing that, inet_pton(AF_INET6) accepts (no
+ * `127.1`, no zone id), with the IPv6 form allowed in brackets (`[::1]`).
+ * A refusal says what is wrong and where (lib/wire/address-errors.ts).
+ * @example parseAddress('192.168.1.01') // { error: 'IPv4 field has octet with leading zero (field 4, "01")' }
+ */
+export function parseAddress(text: string): ParsedAddress | AddressError {
+  const { inner, bracketed } = stripBrackets(text);
+  let family: Family = AF_INET;
+  let bytes = inetPton(AF_INET, inner);
+  if (!bytes) (family = AF_INET6), (bytes = inetPton(AF_INET6, inner));
+  if (bytes) {
+    if (bracketed && family === AF_INET) return { error: 'brackets go around IPv6 addresses only' };
+    return { family, bytes, address: inner };
+  }
+  const why = explainAddress(inner, bracketed ? 1 : 0);
+  return { error: why ?? NOT_AN_ADDRESS };
+}
+
+/**
+ * The IPv4 address an IPv4-mapped IPv6 address carries (`::ffff:a.b.c.d`,
+ * what a dual-stack `::` listener sees for an IPv4 peer), else null.
+ * @example unmapIPv4(inetPton(AF_INET6, '::ffff:127.0.0.1')!) // Uint8Array [127, 0, 0, 1]
+ */
+export function unmapIPv4(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.length !== 16) return null;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
+  if (bytes[10] !== 0xff || bytes[11] !== 0xff) return null;
+  return bytes.subarray(12);
+}
+
+/**
+ * The address family a numeric address text belongs to (no brackets), or
+ * null when it is not one (a name, a typo).
  * @example addressFamily('::1') // AF_INET6
  */
 export function addressFamily(text: string): Family | null {
-  if (inetPton(AF_INET, text)) return AF_INET;
-  if (inetPton(AF_INET6, text)) return AF_INET6;
-  return null;
+  if (stripBrackets(text).bracketed) return null;
+  const parsed = parseAddress(text);
+  return 'error' in parsed ? null : parsed.family;
 }
 
 /**
