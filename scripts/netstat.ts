@@ -17,8 +17,10 @@
 import { EXIT_CODES_HELP, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { Failure, errorCode } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
+import { COUNTER_MEANINGS, LESSON_COUNTERS, counterDeltas, formatCounters, readCounters, type Counters } from '../lib/kernel/counters.ts';
 import {
   attachOwners,
+  defaultProcRoot,
   explain,
   filterRows,
   formatTable,
@@ -32,6 +34,7 @@ import {
 
 const NAME = 'netstat';
 const HELP = `Usage: netstat [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]
+       netstat --statistics [--json] [--watch [SECONDS]]
 
 Lists sockets from /proc/net like \`netstat -tunap\`: TCP and UDP, IPv4 and IPv6,
 numeric, with the process that holds each one (\`-\` when none does).
@@ -51,6 +54,12 @@ numeric, with the process that holds each one (\`-\` when none does).
   --watch [N]      redraw every N seconds (default 1) until Ctrl-C
   --explain        after the table, one sentence for each thing that matters
                    (accept queue, unaccepted sockets, SYN_SENT/SYN_RECV, TIME_WAIT)
+  -s, --statistics the kernel's TCP handshake and queue counters (TcpExt in
+                   /proc/net/netstat, Tcp in /proc/net/snmp: ListenOverflows,
+                   ListenDrops, SyncookiesSent, ActiveOpens, ...), one line of
+                   meaning each; counted since boot, for this network namespace;
+                   with --watch, the change since the last draw in ( );
+                   --json: {"counters": {NAME: N}, "meanings": {NAME: TEXT}}
   -h, --help       this help
 
 UDP sockets show UNCONN (unconnected) or ESTABLISHED (after connect()); Unix
@@ -80,6 +89,7 @@ await runMain(NAME, async () => {
         listening: { type: 'boolean', short: 'l' },
         json: { type: 'boolean' },
         explain: { type: 'boolean' },
+        statistics: { type: 'boolean', short: 's' },
       },
     },
     watchFlag.rest,
@@ -106,7 +116,23 @@ await runMain(NAME, async () => {
     );
   }
 
+  let lastCounters: Counters | undefined;
+  const showStatistics = () => {
+    const counters = readCounters(defaultProcRoot());
+    if (Object.keys(counters).length === 0) throw new Failure('no TCP counters in /proc/net/netstat or /proc/net/snmp');
+    const deltas = lastCounters && counterDeltas(lastCounters, counters);
+    lastCounters = counters;
+    if (values.json) {
+      const lesson = Object.fromEntries(LESSON_COUNTERS.filter((name) => name in counters).map((name) => [name, counters[name]]));
+      const meanings = Object.fromEntries(Object.keys(lesson).map((name) => [name, COUNTER_MEANINGS[name]]));
+      process.stdout.write(JSON.stringify({ counters: lesson, meanings }) + '\n');
+      return;
+    }
+    process.stdout.write('TCP counters since boot (Tcp: /proc/net/snmp, TcpExt: /proc/net/netstat):\n' + formatCounters(counters, deltas));
+  };
+
   const show = async () => {
+    if (values.statistics) return showStatistics();
     const rows = filterRows(readSockets(kinds), filter);
     const backlogs = await startBacklogs(rows); // ss runs on its own while we walk /proc
     attachOwners(rows);

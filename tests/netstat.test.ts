@@ -306,6 +306,30 @@ test('--watch 0.3 redraws until SIGINT, exit 0; --watch=0.3 --json prints one ar
   assert.is((await plain.stop('SIGINT')).code, 0);
 });
 
+test('-s / --statistics: the handshake and queue counters, one line of meaning each; --json', async () => {
+  if (!hasProc) return;
+  const text = await runScript('netstat', ['-s']);
+  assert.is(text.code, 0, text.stderr);
+  for (const name of ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab', 'RetransSegs', 'ListenOverflows', 'ListenDrops', 'TCPReqQFullDrop', 'TCPReqQFullDoCookies', 'SyncookiesSent', 'SyncookiesRecv', 'SyncookiesFailed', 'TCPSynRetrans']) {
+    assert.match(text.stdout, new RegExp(`^${name}\\s+\\d+  \\S.{10,}$`, 'm'), name);
+  }
+  const json = await runScript('netstat', ['--statistics', '--json']);
+  assert.is(json.code, 0, json.stderr);
+  const doc = JSON.parse(json.stdout) as { counters: Record<string, number>; meanings: Record<string, string> };
+  assert.type(doc.counters.ListenOverflows, 'number');
+  assert.equal(Object.keys(doc.meanings), Object.keys(doc.counters));
+  // A connect() this test makes shows in ActiveOpens.
+  const server = net.createServer((socket) => socket.destroy());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  client.destroy();
+  server.close();
+  const after = JSON.parse((await runScript('netstat', ['-s', '--json'])).stdout) as typeof doc;
+  assert.ok(after.counters.ActiveOpens > doc.counters.ActiveOpens);
+});
+
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
   for (const args of [
     ['--port', 'abc'],

@@ -85,7 +85,7 @@ export const COUNTER_MEANINGS: Record<string, string> = {
   EstabResets: 'ESTABLISHED or CLOSE_WAIT connections ended abruptly (a reset sent or received)',
   CurrEstab: 'connections now ESTABLISHED or CLOSE_WAIT (a gauge, not a count)',
   RetransSegs: 'segments sent again (all retransmissions, SYNs and SYN-ACKs too)',
-  ListenOverflows: 'times a completed handshake found the accept queue full',
+  ListenOverflows: 'SYNs (or final ACKs) dropped because the accept queue was full',
   ListenDrops: 'SYNs or ACKs a listener dropped for any reason (overflows included)',
   TCPReqQFullDrop: 'SYNs dropped because the half-open (SYN) queue was full and no cookie was sent',
   TCPReqQFullDoCookies: 'SYNs answered with a SYN cookie because the SYN queue was full',
@@ -114,3 +114,18 @@ export const LESSON_COUNTERS: readonly string[] = [
   'SyncookiesRecv',
   'SyncookiesFailed',
 ];
+
+/**
+ * The lesson's counters as `netstat -s` lines: name, value, what it counts;
+ * with `deltas`, the change since the previous reading too (`+3`).
+ * @example formatCounters({ ListenDrops: 19 }) // 'ListenDrops  19  SYNs or ACKs a listener dropped ...\n'
+ */
+export function formatCounters(counters: Counters, deltas?: Counters, names: readonly string[] = LESSON_COUNTERS): string {
+  const shown = names.filter((name) => counters[name] !== undefined);
+  const nameWidth = Math.max(0, ...shown.map((name) => name.length));
+  const values = shown.map((name) => String(counters[name]) + (deltas?.[name] ? ` (${deltas[name] > 0 ? '+' : ''}${deltas[name]})` : ''));
+  const valueWidth = Math.max(0, ...values.map((value) => value.length));
+  return shown
+    .map((name, i) => `${name.padEnd(nameWidth)}  ${values[i].padStart(valueWidth)}  ${COUNTER_MEANINGS[name] ?? ''}`.trimEnd() + '\n')
+    .join('');
+}
