@@ -1,0 +1,147 @@
+// Runs a command under `strace -f -qq -yy -s 64` and hands each complete
+// trace line to a callback as strace writes it: the traced program keeps this
+// process's stdin, stdout and stderr; strace writes to a temporary file that
+// is followed (read every 50 ms, and to the end once strace exits). Also the
+// refusals before anything runs: strace not installed, ptrace refused, the
+// command not found, each a Failure (one line, exit 1).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { constants } from 'node:os';
+import { Failure } from './errors.ts';
+import { EPOLL_CALLS, SOCKET_CALLS } from './kernel/strace.ts';
+
+/**
+ * An executable named `name` on PATH (or `name` itself when it holds a
+ * slash), or null.
+ * @example findExecutable('strace') // '/usr/bin/strace'
+ */
+export function findExecutable(name: string, searchPath = process.env.PATH ?? ''): string | null {
+  const runnable = (file: string) => {
+    try {
+      const stat = fs.statSync(file);
+      if (!stat.isFile()) return false;
+      fs.accessSync(file, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return runnable(name) ? name : null;
+  if (name === '') return null;
+  for (const dir of searchPath.split(':')) {
+    const file = path.join(dir || '.', name);
+    if (runnable(file)) return file;
+  }
+  return null;
+}
+
+/** Checks strace is there and may trace; returns its path. Throws a Failure otherwise. */
+export function checkStrace(): string {
+  const strace = findExecutable('strace');
+  if (!strace) throw new Failure('strace not found on PATH: install strace (Debian package strace)');
+  // A trace of `true` with no calls: fails at once where ptrace is refused.
+  const probe = spawnSync(strace, ['-qq', '-e', 'trace=none', '--', process.execPath, '-e', '0'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 10000,
+  });
+  if (probe.status !== 0) {
+    const said = (probe.stderr ?? '').split('\n').find((l) => l.startsWith('strace:')) ?? `exit ${probe.status}`;
+    if (/ptrace|Operation not permitted|EPERM/i.test(said)) {
+      throw new Failure(`ptrace refused (${said.replace(/^strace:\s*/, '')}): strace needs CAP_SYS_PTRACE (a container started without it, or kernel.yama.ptrace_scope)`);
+    }
+    throw new Failure(`strace does not run here: ${said}`);
+  }
+  return strace;
+}
+
+export interface TraceOptions {
+  /** Also trace epoll_ctl/epoll_wait. */
+  epoll?: boolean;
+  /** Called with each line strace writes, in order. */
+  onLine: (line: string) => void;
+}
+
+export interface Traced {
+  /** strace's pid. */
+  pid: number;
+  /** The traced program's pid, once strace has started it. */
+  tracee(): number | undefined;
+  /** Sends a signal to the traced program (not to strace). */
+  signal(signal: NodeJS.Signals): boolean;
+  /** Resolves with the traced program's exit code (128+N for signal N), all lines delivered. */
+  done: Promise<number>;
+}
+
+/** Starts `command` under strace (see checkStrace and findExecutable first). */
+export function traceCommand(strace: string, command: string[], options: TraceOptions): Traced {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syscalls-'));
+  const file = path.join(dir, 'trace');
+  fs.writeFileSync(file, '');
+  const calls = [...SOCKET_CALLS, ...(options.epoll ? EPOLL_CALLS : [])].join(',');
+  const child = spawn(strace, ['-f', '-qq', '-yy', '-s', '64', '-e', `trace=${calls}`, '-o', file, '--', ...command], {
+    stdio: 'inherit',
+  });
+  const fd = fs.openSync(file, 'r');
+  let position = 0;
+  let rest = '';
+  const buffer = Buffer.alloc(1 << 16);
+  const drain = () => {
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, position);
+      if (n <= 0) break;
+      position += n;
+      rest += buffer.toString('utf8', 0, n);
+      let nl;
+      while ((nl = rest.indexOf('\n')) !== -1) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        options.onLine(line);
+      }
+    }
+  };
+  const timer = setInterval(drain, 50);
+  let traceePid: number | undefined;
+  const tracee = () => {
+    if (traceePid === undefined && child.pid !== undefined) {
+      try {
+        const children = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+        if (children[0]) traceePid = Number(children[0]);
+      } catch {
+        // strace gone or not started yet
+      }
+    }
+    return traceePid;
+  };
+  const done = new Promise<number>((resolve, reject) => {
+    child.on('error', (error) => {
+      clearInterval(timer);
+      reject(new Failure(`cannot start strace: ${error.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(timer);
+      drain();
+      if (rest !== '') options.onLine(rest);
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
+  });
+  return {
+    pid: child.pid ?? 0,
+    tracee,
+    signal(signal) {
+      const pid = tracee();
+      if (pid === undefined) return false;
+      try {
+        process.kill(pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    done,
+  };
+}
