@@ -23,7 +23,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { attachOwners, filterRows, readProcFile, readSockets, startBacklogs, writeJson } from '../lib/kernel/sockets.ts';
+import { writeJson } from '../lib/kernel/format.ts';
+import { readProcFile } from '../lib/kernel/procfile.ts';
+import { startBacklogs } from '../lib/kernel/ss.ts';
+import { attachOwners, filterRows, readSockets } from '../lib/kernel/table.ts';
 import { parseInetTable, type InetProto, type SocketRow } from '../lib/kernel/procnet.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -15,22 +15,15 @@
 //   npx tsx scripts/netstat.ts --tcp --listening --json
 //   npx tsx scripts/netstat.ts --state time-wait --watch 2
 import { EXIT_CODES_HELP, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
-import { Failure, errorCode } from '../lib/errors.ts';
+import { Failure, UsageError, errorCode } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
 import { COUNTER_MEANINGS, LESSON_COUNTERS, counterDeltas, formatCounters, readCounters, type Counters } from '../lib/kernel/counters.ts';
-import {
-  attachOwners,
-  defaultProcRoot,
-  explain,
-  filterRows,
-  formatTable,
-  hasProcNet,
-  parseState,
-  readSockets,
-  startBacklogs,
-  takeOptionalValue,
-  writeJson,
-} from '../lib/kernel/sockets.ts';
+import { explain } from '../lib/kernel/explain.ts';
+import { formatTable, writeJson } from '../lib/kernel/format.ts';
+import { defaultProcRoot, hasProcNet } from '../lib/kernel/procfile.ts';
+import { normalizeState, STATE_NAMES } from '../lib/kernel/procnet.ts';
+import { startBacklogs } from '../lib/kernel/ss.ts';
+import { attachOwners, filterRows, readSockets } from '../lib/kernel/table.ts';
 
 const NAME = 'netstat';
 const HELP = `Usage: netstat [--port P] [--state S] [--tcp | --udp | --unix] [--listening] [--json] [--watch [SECONDS]] [--explain]
@@ -67,6 +60,45 @@ sockets LISTEN, ESTABLISHED (connected), SYN_SENT (connecting), UNCONN.
 A listener's Send-Q is its backlog, read from \`ss\` (\`-\` without ss).
 
 ${EXIT_CODES_HELP}`;
+
+/** A `--state` value as netstat or ss print it (`time-wait`, `ESTAB`), or a usage error. */
+function parseState(text: string, flag = '--state'): string {
+  const name = normalizeState(text);
+  if (name === null) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: unknown state; expected one of ${STATE_NAMES.join(', ')}`);
+  }
+  return name;
+}
+
+/**
+ * Takes a flag with an optional value out of argv, which util.parseArgs
+ * cannot express: `--watch`, `--watch 2`, `--watch=2`. The token after the
+ * flag is its value only when it looks like a number.
+ */
+function takeOptionalValue(argv: string[], flag: string): { present: boolean; value?: string; rest: string[] } {
+  const rest: string[] = [];
+  let present = false;
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (token === flag) {
+      present = true;
+      const next = argv[i + 1];
+      if (next !== undefined && next !== '' && !next.startsWith('-') && !Number.isNaN(Number(next))) {
+        value = next;
+        i++;
+      }
+    } else if (token.startsWith(`${flag}=`)) {
+      present = true;
+      value = token.slice(flag.length + 1);
+    } else rest.push(token);
+  }
+  return { present, value, rest };
+}
 
 // `netstat.ts | head` closes stdout early: stop quietly, as netstat does.
 process.stdout.on('error', (error) => {

@@ -68,7 +68,7 @@ test('readCounters: live files, a missing /proc, an error that is not ENOENT', (
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'counters-'));
   try {
     fs.mkdirSync(path.join(dir, 'net/netstat'), { recursive: true });
-    assert.throws(() => readCounters(dir), (error: NodeJS.ErrnoException) => error.code === 'EISDIR');
+    assert.throws(() => readCounters(dir), /^cannot read .*\/net\/netstat: .*\(EISDIR\)$/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

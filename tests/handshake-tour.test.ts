@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { hasStackTrace, startScript } from './helpers.ts';
-import { readSockets } from '../lib/kernel/sockets.ts';
+import { readSockets } from '../lib/kernel/table.ts';
 
 const hasProc = fs.existsSync('/proc/net/tcp');
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readStatus(pid));

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { hasStackTrace, runScript, startScript, withDeadline } from './helpers.ts';
-import { readSockets } from '../lib/kernel/sockets.ts';
-import { attachOwners } from '../lib/kernel/sockets.ts';
+import { attachOwners, readSockets } from '../lib/kernel/table.ts';
 
 const hasProc = fs.existsSync('/proc/net/tcp');
 

@@ -23,7 +23,7 @@ import {
   withDeadline,
   type ScriptProcess,
 } from './helpers.ts';
-import { parseState, type SocketRow } from '../lib/kernel/sockets.ts';
+import { normalizeState, type SocketRow } from '../lib/kernel/procnet.ts';
 
 const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program', 'timerSeconds', 'retransmits'];
 const hasProc = fs.existsSync('/proc/net/tcp');
@@ -128,7 +128,7 @@ function fromSs(line: string): string {
   const fields = line.trim().split(/\s+/);
   const [netid, state, recvQ, sendQ, local, remote] = fields;
   const pid = /pid=(\d+)/.exec(line)?.[1] ?? null;
-  return key(netid, local, remote, parseState(state), recvQ, sendQ, pid);
+  return key(netid, local, remote, normalizeState(state) ?? state, recvQ, sendQ, pid);
 }
 
 const ssTest = needs(test, 'ss', hasProc && hasSs ? undefined : 'needs /proc/net and ss');
@@ -328,6 +328,24 @@ test('-s / --statistics: the handshake and queue counters, one line of meaning e
   server.close();
   const after = JSON.parse((await runScript('netstat', ['-s', '--json'])).stdout) as typeof doc;
   assert.ok(after.counters.ActiveOpens > doc.counters.ActiveOpens);
+});
+
+test('a /proc table that cannot be read (not ENOENT) is an error, exit 1, not an empty table', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'badproc-'));
+  try {
+    fs.mkdirSync(path.join(root, 'net/tcp6'), { recursive: true }); // read() gives EISDIR
+    fs.copyFileSync(path.join(ROOT, 'tests/fixtures/proc-net-tcp.txt'), path.join(root, 'net/tcp'));
+    const result = await runScript('netstat', ['--tcp'], { env: { SOCKET_LAB_PROC_ROOT: root } });
+    assert.is(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /^netstat: error: cannot read .*\/net\/tcp6: is a directory \(EISDIR\)\n$/);
+    assert.not.ok(hasStackTrace(result.stderr));
+    fs.rmdirSync(path.join(root, 'net/tcp6')); // ENOENT (IPv6 disabled): the IPv4 rows alone
+    const ok = await runScript('netstat', ['--tcp', '--json'], { env: { SOCKET_LAB_PROC_ROOT: root } });
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is((JSON.parse(ok.stdout) as SocketRow[]).length, 4);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {

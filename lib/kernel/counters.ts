@@ -5,6 +5,7 @@
 // the lesson uses counts. The counters are per network namespace: read
 // inside one, they count only its traffic.
 import fs from 'node:fs';
+import { unreadable } from './procfile.ts';
 
 /** Counter name -> value, as the kernel names them. */
 export type Counters = Record<string, number>;
@@ -44,7 +45,7 @@ export function parseCounters(text: string, prefixes: readonly string[] = ['TcpE
 /**
  * Reads TcpExt (/proc/net/netstat) and Tcp (/proc/net/snmp) of this network
  * namespace. A missing file (no /proc, not Linux) gives no counters from it;
- * any other error (EMFILE, EACCES) is thrown.
+ * any other error (EMFILE, EACCES) is thrown, as a Failure naming the file.
  * @example readCounters().ListenOverflows // 16
  */
 export function readCounters(procRoot = '/proc'): Counters {
@@ -55,7 +56,7 @@ export function readCounters(procRoot = '/proc'): Counters {
       text = fs.readFileSync(`${procRoot}/${file}`, 'latin1');
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') continue;
-      throw error;
+      throw unreadable(`${procRoot}/${file}`, error);
     }
     Object.assign(counters, parseCounters(text, prefixes));
   }

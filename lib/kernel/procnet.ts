@@ -84,6 +84,30 @@ export function udpStateName(code: number): string {
 /** Every state name a row can carry, for `--state` validation. */
 export const STATE_NAMES: readonly string[] = [...TCP_STATES.slice(1), 'UNCONN', 'DISCONNECTING'];
 
+// ss and netstat spellings of the same states.
+const STATE_ALIASES: Record<string, string> = {
+  ESTAB: 'ESTABLISHED',
+  FIN_WAIT_1: 'FIN_WAIT1',
+  FIN_WAIT_2: 'FIN_WAIT2',
+  CLOSED: 'CLOSE',
+  LISTENING: 'LISTEN',
+  CONNECTED: 'ESTABLISHED',
+  UNCONNECTED: 'UNCONN',
+  SYN_RCVD: 'SYN_RECV',
+};
+
+/**
+ * A state as netstat or ss print it, case-insensitive, dashes or
+ * underscores (`time-wait`, `ESTAB`, `fin-wait-1`), to the name rows carry;
+ * null when it names no state.
+ * @example normalizeState('time-wait') // 'TIME_WAIT'
+ */
+export function normalizeState(text: string): string | null {
+  const upper = text.trim().toUpperCase().replaceAll('-', '_');
+  const name = STATE_ALIASES[upper] ?? upper;
+  return STATE_NAMES.includes(name) ? name : null;
+}
+
 // Flags and states of /proc/net/unix (include/linux/net.h).
 const SO_ACCEPTCON = 0x10000;
 const UNIX_STATES: Record<number, string> = {

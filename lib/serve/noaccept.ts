@@ -18,7 +18,8 @@ import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import { formatEndpoint } from '../wire/address.ts';
 import { listenFailure, resolveHost } from '../net.ts';
-import { defaultProcRoot, readSockets, type SocketRow } from '../kernel/sockets.ts';
+import { defaultProcRoot } from '../kernel/procfile.ts';
+import { readSockets, type SocketRow } from '../kernel/table.ts';
 
 const WORKER_CODE = `(async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
