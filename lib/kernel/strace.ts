@@ -126,8 +126,10 @@ export function parseCallLine(text: string): StraceCall | null {
   const addr = balanced(argText, argText.indexOf('{sa_family='));
   if (addr) call.sockaddr = parseSockaddr(addr);
   if (DATA_CALLS.has(name)) {
-    const quoted = rawArgs.slice(1).find((a) => a.startsWith('"') || a.startsWith('[{iov_base="') || a.startsWith('{msg_name'));
-    const str = quoted ? /"((?:[^"\\]|\\.)*)"(\.\.\.)?/.exec(quoted) : null;
+    // The data: the first iov_base (readv, writev, recvmsg, sendmsg) or the buffer argument.
+    const iov = argText.indexOf('iov_base="');
+    const quoted = iov >= 0 ? argText.slice(iov + 9) : rawArgs.slice(1).find((a) => a.startsWith('"'));
+    const str = quoted ? /^"((?:[^"\\]|\\.)*)"(\.\.\.)?/.exec(quoted) : null;
     if (str) {
       call.data = new TextDecoder().decode(unescapeC(str[1]));
       if (str[2]) call.truncated = true;
