@@ -150,7 +150,11 @@ function describe(input: string): Result {
     }
     why = address.error;
   }
-  const hint = !/\s/.test(input) && inetAton(input) ? ` (inet_aton shorthand for ${inetNtop(AF_INET, inetAton(input)!)} is not accepted)` : '';
+  const aton = /\s/.test(input) ? null : inetAton(input);
+  const atonText = aton ? inetNtop(AF_INET, aton) : '';
+  const hint = !atonText ? ''
+    : why.includes('leading zero') ? ` (inet_aton would read the leading zero as octal: ${atonText}, not accepted)`
+    : ` (inet_aton shorthand for ${atonText} is not accepted)`;
   const what = why === NOT_AN_ADDRESS ? 'not a number, address or endpoint' : why;
   throw new UsageError(`${quoted}: ${what}${hint}; ${ACCEPTED}`);
 }
