@@ -380,6 +380,7 @@ export function describeCall(call: StraceCall): Described {
     const moved = call.name.startsWith('read') || call.name.startsWith('recv') ? 'read' : 'sent';
     details.push(`${call.result} bytes ${moved}${call.result === 0 && moved === 'read' ? ' (EOF: the peer closed its side)' : ''}`);
   }
+  if (call.errno === 'EINPROGRESS') details.push('EINPROGRESS: a non-blocking connect; the handshake goes on, epoll says when it is done');
   if (call.errno === 'EAGAIN') details.push('EAGAIN: nothing more to read now (a non-blocking socket); back to epoll_wait');
   return { line, lesson: lessonFor(call), details };
 }
@@ -401,7 +402,7 @@ function lessonFor(call: StraceCall): string | undefined {
     case 'connect':
       return 'lesson: connect(sockfd, (struct sockaddr *)&serAddr, sizeof(serAddr))';
     case 'getsockname':
-      return 'the local address: the port the kernel chose for port 0';
+      return 'the local address (with port 0 or after connect: the port the kernel chose)';
     case 'getpeername':
       return "the peer's address";
     case 'read':
@@ -427,6 +428,7 @@ function lessonFor(call: StraceCall): string | undefined {
       if (option === 'SO_REUSEADDR') return 'Node sets SO_REUSEADDR on every listening socket';
       if (option === 'TCP_NODELAY') return 'Node turns Nagle off (TCP_NODELAY) on every TCP socket';
       if (option === 'SO_KEEPALIVE') return 'TCP keepalive probes';
+      if (option === 'SO_ERROR') return "the outcome of the non-blocking connect (0: connected)";
       return undefined;
     case 'epoll_ctl':
       return call.args[1] === 'EPOLL_CTL_DEL'
@@ -447,7 +449,8 @@ export interface SummaryRow {
   count: number;
   /** Bytes moved, for data calls. */
   bytes?: number;
-  errors: number;
+  /** Calls that returned -1, by errno (EINPROGRESS and EAGAIN are the non-blocking socket's normal answers). */
+  errors: Record<string, number>;
 }
 
 /** Counts calls by name (and the bytes of data calls), in first-seen order. */
@@ -456,23 +459,24 @@ export function summarize(calls: StraceCall[]): SummaryRow[] {
   for (const call of calls) {
     let row = rows.get(call.name);
     if (!row) {
-      row = { name: call.name, count: 0, errors: 0, ...(DATA_CALLS.has(call.name) ? { bytes: 0 } : {}) };
+      row = { name: call.name, count: 0, errors: {}, ...(DATA_CALLS.has(call.name) ? { bytes: 0 } : {}) };
       rows.set(call.name, row);
     }
     row.count++;
-    if (call.errno) row.errors++;
+    if (call.errno) row.errors[call.errno] = (row.errors[call.errno] ?? 0) + 1;
     if (row.bytes !== undefined && call.result !== null && call.result > 0) row.bytes += call.result;
   }
   return [...rows.values()];
 }
 
 /**
- * A summary row as text: `accept4 ×3`, `read ×12, 1,204 bytes`.
- * @example formatSummaryRow({ name: 'read', count: 12, bytes: 1204, errors: 0 }) // 'read ×12, 1,204 bytes'
+ * A summary row as text: `accept4 ×3`, `read ×12, 1,204 bytes`, `connect ×1 (1 EINPROGRESS)`.
+ * @example formatSummaryRow({ name: 'read', count: 12, bytes: 1204, errors: {} }) // 'read ×12, 1,204 bytes'
  */
 export function formatSummaryRow(row: SummaryRow): string {
   let text = `${row.name} ×${row.count}`;
   if (row.bytes !== undefined) text += `, ${row.bytes.toLocaleString('en-US')} bytes`;
-  if (row.errors) text += `, ${row.errors} failed`;
+  const errors = Object.entries(row.errors).map(([errno, n]) => `${n} ${errno}`);
+  if (errors.length) text += ` (${errors.join(', ')})`;
   return text;
 }
