@@ -41,8 +41,8 @@ export function findExecutable(name: string, searchPath = process.env.PATH ?? ''
 export function checkStrace(): string {
   const strace = findExecutable('strace');
   if (!strace) throw new Failure('strace not found on PATH: install strace (Debian package strace)');
-  // A trace of `true` with no calls: fails at once where ptrace is refused.
-  const probe = spawnSync(strace, ['-qq', '-e', 'trace=none', '--', process.execPath, '-e', '0'], {
+  // strace tracing its own `-V` (no calls shown): fails at once where ptrace is refused.
+  const probe = spawnSync(strace, ['-qq', '-e', 'trace=none', '--', strace, '-V'], {
     encoding: 'utf8',
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 10000,

@@ -27,6 +27,7 @@ import {
   runScriptOn,
   startScriptOn,
   needs,
+  missingCommand,
   withDeadline,
   type Runtime,
 } from './helpers.ts';
@@ -198,6 +199,27 @@ const CASES: Record<string, Case> = {
     assert.is(result.code, 0, result.stderr);
     assert.match(result.stdout, /no process has accept\(\)ed them|have no process/);
     assert.match(result.stdout, /listen-only exited with code 0\n$/);
+  },
+
+  syscalls: async (rt) => {
+    const server = net.createServer((socket) => socket.pipe(socket));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const result = await runScriptOn(rt, 'syscalls', ['--', 'client', '127.0.0.1', String(port)], { input: 'hi\n', deadlineMs: 45000 });
+      if (missingCommand('strace', ['-V'])) {
+        assert.is(result.code, 1, result.stderr);
+        assert.match(result.stderr, /install strace/);
+        return;
+      }
+      assert.is(result.code, 0, result.stderr);
+      assert.is(result.stdout, 'hi\n');
+      assert.match(result.stderr, new RegExp(`connect\\(\\d+, \\{sa_family=AF_INET, sin_port=htons\\(${port}\\)`));
+      assert.match(result.stderr, /summary \(exit code 0\):\n {2}socket ×1\n/);
+    } finally {
+      server.close();
+    }
   },
 };
 

@@ -414,11 +414,15 @@ function lessonFor(call: StraceCall): string | undefined {
     case 'recvfrom':
     case 'recvmsg':
     case 'recvmmsg':
-      return 'recvfrom(): one datagram and its sender';
+      return call.fd?.proto?.startsWith('TCP')
+        ? 'lesson: read(connfd, ...): recvfrom() on a stream socket, no address'
+        : 'recvfrom(): one datagram and its sender';
     case 'sendto':
     case 'sendmsg':
     case 'sendmmsg':
-      return 'sendto(): one datagram to an address';
+      return call.fd?.proto?.startsWith('TCP')
+        ? 'lesson: write(connfd, ...): sendto() on a stream socket, no address'
+        : 'sendto(): one datagram to an address';
     case 'shutdown':
       return 'half-close: shutdown(fd, SHUT_WR) sends FIN, reading goes on';
     case 'close':
