@@ -64,6 +64,11 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
   const busyPort = String((busy.address() as net.AddressInfo).port);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-cli-'));
+  // syscalls runs whatever command its argv names: random argv must run none, so it gets a PATH
+  // with no programs and refuses ("strace not found", exit 1) before it looks a command up.
+  const noCommands = path.join(work, 'no-commands');
+  fs.mkdirSync(noCommands);
+  const envFor = (file: string) => (path.basename(file) === 'syscalls.mjs' ? { PATH: noCommands } : {});
   const bundles = new Map<string, string>();
   const started = Date.now();
   await Promise.all(
@@ -126,7 +131,7 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
         cwd: work,
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1', FUZZ_FILE: file, FUZZ_VECTORS_JSON: JSON.stringify(rest), FUZZ_DEADLINE_MS: String(DEADLINE_MS) },
+        env: { ...process.env, ...envFor(file), NO_COLOR: '1', FUZZ_FILE: file, FUZZ_VECTORS_JSON: JSON.stringify(rest), FUZZ_DEADLINE_MS: String(DEADLINE_MS) },
       });
       child.stdin.on('error', () => {});
       child.stdin.end();
@@ -180,7 +185,7 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
         cwd: work,
         detached: true, // its own process group: whatever it starts dies with it
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
+        env: { ...process.env, ...envFor(file), NO_COLOR: '1' },
       });
       child.stdin.on('error', () => {});
       child.stdin.end();
