@@ -200,6 +200,24 @@ BEHAVIOURS['handshake-tour'] = async () => {
   assert.match(result.stdout, /listen-only exited with code 0/);
 };
 
+// syscalls traces a sibling bundle: client.mjs copied out beside it (strace needed; without it, the refusal).
+BEHAVIOURS.syscalls = async () => {
+  fs.copyFileSync(path.join(ROOT, 'dist', 'client.mjs'), path.join(folder('syscalls'), 'client.mjs'));
+  const server = net.createServer((socket) => socket.pipe(socket));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    const result = await run('syscalls', ['--', 'client', '127.0.0.1', String(port)], { input: 'hi\n' });
+    if (result.code === 1 && /install strace/.test(result.stderr)) return;
+    assert.is(result.code, 0, result.stderr);
+    assert.is(result.stdout, 'hi\n');
+    assert.match(result.stderr, new RegExp(`connect\\(\\d+, \\{sa_family=AF_INET, sin_port=htons\\(${port}\\)`));
+  } finally {
+    server.close();
+  }
+};
+
 async function readAllText(socket: net.Socket): Promise<string> {
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
