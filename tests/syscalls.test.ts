@@ -64,7 +64,7 @@ withStrace('syscalls -- client 127.0.0.1 PORT shows connect, the data both ways 
   }
 });
 
-withStrace('syscalls --json -- echo-server --udp: recvmsg and sendmsg with the sender, one JSON document', async () => {
+withStrace('syscalls --json -- echo-server --udp: recvmsg and sendmsg with the sender, one JSON document; SIGINT passed on', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syscalls-test-'));
   const out = path.join(dir, 'trace.json');
   const proc = startScript('syscalls', ['--json', '-o', out, '--', 'echo-server', '--udp', '--port', '0', '--quiet']);
@@ -78,7 +78,8 @@ withStrace('syscalls --json -- echo-server --udp: recvmsg and sendmsg with the s
     assert.is(reply.toString(), 'ping\n');
     const myPort = socket.address().port;
     socket.close();
-    const exit = await proc.stop('SIGTERM', 15000);
+    // SIGINT to syscalls alone (stdin is no terminal): passed on, the server stops, exit 0.
+    const exit = await proc.stop('SIGINT', 15000);
     assert.is(exit.code, 0, proc.stderr);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
     assert.is(doc.exitCode, 0);
@@ -127,6 +128,20 @@ test('strace not on PATH: one line, install strace, exit 1', async () => {
     assert.is(result.stderr, 'syscalls: error: strace not found on PATH: install strace (Debian package strace)\n');
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('ptrace refused (a strace that says so, first on PATH): one line naming it, exit 1', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syscalls-ptrace-'));
+  try {
+    // What strace prints in a container without CAP_SYS_PTRACE.
+    fs.writeFileSync(path.join(dir, 'strace'), '#!/bin/sh\necho "strace: ptrace(PTRACE_TRACEME, ...): Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    const result = await runScript('syscalls', ['--', 'echo-server'], { env: { PATH: `${dir}:${process.env.PATH}` } });
+    assert.is(result.code, 1);
+    assert.match(result.stderr, /^syscalls: error: ptrace refused \(ptrace\(PTRACE_TRACEME, \.\.\.\): Operation not permitted\): .*CAP_SYS_PTRACE.*\n$/);
+    assert.is(result.stderr.split('\n').length, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

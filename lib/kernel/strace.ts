@@ -367,8 +367,8 @@ export function describeCall(call: StraceCall): Described {
   const details: string[] = [];
   const sa = call.sockaddr;
   if (sa?.bytes) {
-    const struct = sa.family === 'AF_INET' ? 'sockaddr_in' : 'sockaddr_in6';
-    details.push(`${struct} ${sa.address} port ${sa.port} (sin_port=htons(${sa.port})): ${sa.bytes}`);
+    const [struct, field] = sa.family === 'AF_INET' ? ['sockaddr_in', 'sin_port'] : ['sockaddr_in6', 'sin6_port'];
+    details.push(`${struct} ${sa.address} port ${sa.port} (${field}=htons(${sa.port})): ${sa.bytes}`);
   }
   const fd = call.resultFd ?? call.fd;
   if ((call.name === 'accept4' || call.name === 'accept') && call.resultFd?.remote) {
@@ -388,10 +388,10 @@ export function describeCall(call: StraceCall): Described {
 function lessonFor(call: StraceCall): string | undefined {
   const option = call.name.endsWith('sockopt') ? call.args[2] : undefined;
   switch (call.name) {
-    case 'socket':
-      return call.args[1]?.startsWith('SOCK_DGRAM')
-        ? 'lesson: socket(AF_INET, SOCK_DGRAM, 0); Node adds CLOEXEC|NONBLOCK'
-        : 'lesson: socket(AF_INET, SOCK_STREAM, 0); Node adds CLOEXEC|NONBLOCK';
+    case 'socket': {
+      const type = call.args[1]?.startsWith('SOCK_DGRAM') ? 'SOCK_DGRAM' : 'SOCK_STREAM';
+      return `lesson: socket(${call.args[0] ?? 'AF_INET'}, ${type}, 0); Node adds CLOEXEC|NONBLOCK`;
+    }
     case 'bind':
       return 'lesson: bind(sockfd, (struct sockaddr *)&serAddr, sizeof(serAddr))';
     case 'listen':
@@ -432,6 +432,7 @@ function lessonFor(call: StraceCall): string | undefined {
       if (option === 'SO_REUSEADDR') return 'Node sets SO_REUSEADDR on every listening socket';
       if (option === 'TCP_NODELAY') return 'Node turns Nagle off (TCP_NODELAY) on every TCP socket';
       if (option === 'SO_KEEPALIVE') return 'TCP keepalive probes';
+      if (option === 'IPV6_V6ONLY') return 'Node clears IPV6_V6ONLY: an IPv6 listener on :: takes IPv4 too';
       if (option === 'SO_ERROR') return "the outcome of the non-blocking connect (0: connected)";
       return undefined;
     case 'epoll_ctl':
