@@ -18,7 +18,7 @@ import { EXIT_CODES_HELP, parseCli, parseNumber, parsePort, runMain } from '../l
 import { Failure, UsageError, errorCode } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
 import { COUNTER_MEANINGS, LESSON_COUNTERS, counterDeltas, formatCounters, readCounters, type Counters } from '../lib/kernel/counters.ts';
-import { explain } from '../lib/kernel/explain.ts';
+import { currentContext, explain } from '../lib/kernel/explain.ts';
 import { formatTable, writeJson } from '../lib/kernel/format.ts';
 import { defaultProcRoot, hasProcNet } from '../lib/kernel/procfile.ts';
 import { normalizeState, STATE_NAMES } from '../lib/kernel/procnet.ts';
@@ -32,7 +32,7 @@ const HELP = `Usage: netstat [--port P] [--state S] [--tcp | --udp | --unix] [--
 Lists sockets from /proc/net like \`netstat -tunap\`: TCP and UDP, IPv4 and IPv6,
 numeric, with the process that holds each one (\`-\` when none does).
 
-  --port P         only sockets whose local or remote port is P
+  --port P         only sockets whose local or remote port is P (1-65535)
   --state S        only sockets in state S, as netstat/ss print it (LISTEN,
                    ESTABLISHED or ESTAB, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2,
                    TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, NEW_SYN_RECV,
@@ -46,7 +46,9 @@ numeric, with the process that holds each one (\`-\` when none does).
                    (SYN-ACK re-send, TIME_WAIT; null: none) and re-sends so far
   --watch [N]      redraw every N seconds (default 1) until Ctrl-C
   --explain        after the table, one sentence for each thing that matters
-                   (accept queue, unaccepted sockets, SYN_SENT/SYN_RECV, TIME_WAIT)
+                   (accept queue, unaccepted sockets, SYN_SENT with the retry
+                   schedule of this kernel's settings, SYN_RECV, each closing
+                   state and who must act, TIME_WAIT's time left, UDP queues)
   -s, --statistics the kernel's TCP handshake and queue counters (TcpExt in
                    /proc/net/netstat, Tcp in /proc/net/snmp: ListenOverflows,
                    ListenDrops, SyncookiesSent, ActiveOpens, ...), one line of
@@ -60,6 +62,15 @@ sockets LISTEN, ESTABLISHED (connected), SYN_SENT (connecting), UNCONN.
 A listener's Send-Q is its backlog, read from \`ss\` (\`-\` without ss).
 
 ${EXIT_CODES_HELP}`;
+
+/** `--port P`, 1-65535: port 0 asks bind() for any free port, so no socket has it. */
+function parseWantedPort(text: string): number {
+  const port = parsePort(text);
+  if (port === 0) {
+    throw new UsageError('--port 0: no socket has port 0 (bind() to port 0 means "any free port"); give the port to look for, 1-65535');
+  }
+  return port;
+}
 
 /** A `--state` value as netstat or ss print it (`time-wait`, `ESTAB`), or a usage error. */
 function parseState(text: string, flag = '--state'): string {
@@ -129,7 +140,7 @@ await runMain(NAME, async () => {
   if (!args) return;
   const { values } = args;
   const filter = {
-    port: values.port === undefined ? undefined : parsePort(values.port),
+    port: values.port === undefined ? undefined : parseWantedPort(values.port),
     state: values.state === undefined ? undefined : parseState(values.state),
     listening: values.listening ?? false,
   };
@@ -172,11 +183,11 @@ await runMain(NAME, async () => {
     if (values.json) {
       if (interval) process.stdout.write(JSON.stringify(rows) + '\n');
       else writeJson(rows, (chunk) => process.stdout.write(chunk));
-      if (values.explain) process.stderr.write(explain(rows).join('\n') + '\n');
+      if (values.explain) process.stderr.write(explain(rows, currentContext(defaultProcRoot())).join('\n') + '\n');
       return;
     }
     let text = formatTable(rows);
-    if (values.explain) text += '\n' + explain(rows).join('\n') + '\n';
+    if (values.explain) text += '\n' + explain(rows, currentContext(defaultProcRoot())).join('\n') + '\n';
     process.stdout.write(text);
   };
 

@@ -25,7 +25,7 @@ import {
 } from './helpers.ts';
 import { normalizeState, type SocketRow } from '../lib/kernel/procnet.ts';
 
-const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program', 'timerSeconds', 'retransmits'];
+const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program', 'owners', 'timerSeconds', 'retransmits'];
 const hasProc = fs.existsSync('/proc/net/tcp');
 const hasSs = runCommandSync('ss');
 
@@ -228,7 +228,7 @@ test('--json: exact fields, types; --port, --state, --listening, --tcp/--udp/--u
     assert.equal({ ...mine, inode: 0 }, {
       proto: 'unix', localAddress: unixPath, localPort: null, remoteAddress: null, remotePort: null,
       state: 'LISTEN', recvQ: null, sendQ: null, inode: 0, uid: null, pid: process.pid, program: mine!.program,
-      timerSeconds: null, retransmits: null,
+      owners: [{ pid: process.pid, program: mine!.program! }], timerSeconds: null, retransmits: null,
     });
   } finally {
     unixServer.close();
@@ -356,12 +356,14 @@ test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with o
     ['--bogus'],
     ['--watch', '0'],
     ['--json', 'extra'],
+    ['--port', '0'],
   ]) {
     const result = await runScript('netstat', args);
     assert.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /^netstat: error: .+\n$/);
     assert.not.ok(hasStackTrace(result.stderr));
   }
+  assert.match((await runScript('netstat', ['--port', '0'])).stderr, /--port 0: no socket has port 0/);
   const help = await runScript('netstat', ['--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /--watch \[N\]/);

@@ -36,6 +36,7 @@ test('tcp fixture: listener with one queued connection, its client, CLOSE_WAIT',
     uid: 0,
     pid: null,
     program: null,
+    owners: [],
     timerSeconds: null, // tr 00: no timer
     retransmits: 0,
   });
@@ -78,12 +79,12 @@ test('unix fixture: listening path with a space, abstract name', () => {
     {
       proto: 'unix', localAddress: '/tmp/fixture dir.sock', localPort: null, remoteAddress: null,
       remotePort: null, state: 'LISTEN', recvQ: null, sendQ: null, inode: 16123, uid: null, pid: null, program: null,
-      timerSeconds: null, retransmits: null,
+      owners: [], timerSeconds: null, retransmits: null,
     },
     {
       proto: 'unix', localAddress: '@abstract-name', localPort: null, remoteAddress: null,
       remotePort: null, state: 'UNCONN', recvQ: null, sendQ: null, inode: 16124, uid: null, pid: null, program: null,
-      timerSeconds: null, retransmits: null,
+      owners: [], timerSeconds: null, retransmits: null,
     },
   ]);
 });

@@ -19,6 +19,16 @@ export function remoteText(row: SocketRow): string {
   return formatEndpoint(address, row.remotePort);
 }
 
+/**
+ * The PID/Program cell: `-` when no process holds the socket, else every
+ * holder (`4242/node,4250/node` for a socket shared across fork(), as ss -p).
+ * @example ownersText(row) // '4242/node'
+ */
+export function ownersText(row: SocketRow): string {
+  if (row.owners.length > 0) return row.owners.map((owner) => `${owner.pid}/${owner.program}`).join(',');
+  return row.pid === null ? '-' : `${row.pid}/${row.program ?? '?'}`;
+}
+
 /** The header of the table, in netstat -tunap's order. */
 export const TABLE_COLUMNS = ['Proto', 'Recv-Q', 'Send-Q', 'Local Address', 'Foreign Address', 'State', 'PID/Program'];
 
@@ -34,7 +44,7 @@ export function formatTable(rows: SocketRow[]): string {
     localText(row),
     remoteText(row),
     row.state,
-    row.pid === null ? '-' : `${row.pid}/${row.program ?? '?'}`,
+    ownersText(row),
   ]);
   const widths = TABLE_COLUMNS.map((title, i) =>
     i === TABLE_COLUMNS.length - 1 ? 0 : cells.reduce((max, line) => Math.max(max, line[i].length), title.length),

@@ -2,7 +2,8 @@
 // inode, so walk /proc/[pid]/fd and read each link (`socket:[12345]`), the
 // way netstat -p and ss -p do. Processes that exit during the walk, or whose
 // fd directory we may not read (another user's, without root), are skipped
-// quietly: their sockets simply have no owner in the result.
+// quietly: their sockets simply have no owner in the result. Other errors
+// (EMFILE) are thrown: an owner-less table would be a lie.
 import fs from 'node:fs';
 
 /** The process holding a socket, as `netstat -p` shows it (`1234/node`). */
@@ -41,13 +42,45 @@ export function findOwners(inodes: Iterable<number>, procRoot = '/proc'): Map<nu
   return owners;
 }
 
+/**
+ * Maps socket inodes to every process holding them, in pid order, as `ss -p`
+ * lists them: a socket inherited across fork() (a pre-forked server, a child
+ * that has not exec()ed yet) has several. Walks every process.
+ * @example findAllOwners([12345]) // Map { 12345 => [{ pid: 4242, program: 'node' }, { pid: 4250, program: 'node' }] }
+ */
+export function findAllOwners(inodes: Iterable<number>, procRoot = '/proc'): Map<number, Owner[]> {
+  const wanted = new Set<number>();
+  for (const inode of inodes) if (inode > 0) wanted.add(inode);
+  const owners = new Map<number, Owner[]>();
+  if (wanted.size === 0) return owners;
+  for (const pid of listPids(procRoot)) {
+    const found = socketInodesOf(`${procRoot}/${pid}/fd/`, wanted, false);
+    if (found.length === 0) continue;
+    const owner = { pid, program: readComm(pid, procRoot) };
+    for (const inode of new Set(found)) {
+      const list = owners.get(inode);
+      if (list) list.push(owner);
+      else owners.set(inode, [owner]);
+    }
+  }
+  return owners;
+}
+
+// The errors that mean "this process or descriptor is gone, or not ours to
+// read": skipped. Anything else (EMFILE, ENFILE, EIO) is thrown.
+const GONE_OR_HIDDEN = new Set(['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'ENOTDIR']);
+function skippable(error: unknown): boolean {
+  return GONE_OR_HIDDEN.has((error as { code?: string }).code ?? '');
+}
+
 /** Numeric entries of /proc (processes, not threads), ascending. */
 export function listPids(procRoot = '/proc'): number[] {
   let names: string[];
   try {
     names = fs.readdirSync(procRoot);
-  } catch {
-    return [];
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return [];
+    throw error;
   }
   const pids: number[] = [];
   for (const name of names) {
@@ -80,26 +113,29 @@ export function socketInode(link: string): number {
 
 const SOCKET_PREFIX = 'socket:[';
 
-// The wanted socket inodes among the descriptors in `dir` (ending in `/`).
-function socketInodesOf(dir: string, wanted: Set<number>): number[] {
+// The wanted socket inodes among the descriptors in `dir` (ending in `/`);
+// with `stopWhenAll`, stops once as many were found as are wanted.
+function socketInodesOf(dir: string, wanted: Set<number>, stopWhenAll = true): number[] {
   let fds: string[];
   try {
     fds = fs.readdirSync(dir);
-  } catch {
-    return []; // gone, or not ours to read
+  } catch (error) {
+    if (skippable(error)) return []; // gone, or not ours to read
+    throw error;
   }
   const found: number[] = [];
   for (const fd of fds) {
     let link: string;
     try {
       link = fs.readlinkSync(dir + fd);
-    } catch {
-      continue; // closed meanwhile
+    } catch (error) {
+      if (skippable(error)) continue; // closed meanwhile
+      throw error;
     }
     const inode = socketInode(link);
     if (inode > 0 && wanted.has(inode)) {
       found.push(inode);
-      if (found.length === wanted.size) break;
+      if (stopWhenAll && found.length === wanted.size) break;
     }
   }
   return found;

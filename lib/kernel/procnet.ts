@@ -35,8 +35,11 @@ export interface SocketRow {
   /** Socket inode; 0 for sockets no file descriptor refers to (queued, TIME_WAIT, SYN_RECV). */
   inode: number;
   uid: number | null;
+  /** The first (lowest-pid) process holding the socket, as netstat -p shows it. */
   pid: number | null;
   program: string | null;
+  /** Every process holding the socket, in pid order, as `ss -p` lists them (forked processes share sockets). */
+  owners: Array<{ pid: number; program: string }>;
   /**
    * Seconds left on the socket's active kernel timer (`tr` non-zero, `tm->when`
    * in clock ticks of 1/100 s): the next SYN-ACK of a SYN_RECV row, the end of
@@ -261,6 +264,7 @@ function inetRow(
     uid,
     pid: null,
     program: null,
+    owners: [],
     // tr 0: no timer pending (tm->when is then 0, not a time).
     timerSeconds: timer === 0 ? null : when / USER_HZ,
     retransmits,
@@ -307,6 +311,7 @@ export function parseUnix(table: string | Uint8Array): SocketRow[] {
           uid: null,
           pid: null,
           program: null,
+          owners: [],
           timerSeconds: null,
           retransmits: null,
         });

@@ -1,7 +1,7 @@
 // The socket table as netstat shows it: read each selected /proc/net table
 // once (tcp, tcp6, udp, udp6, unix, in netstat's order), keep the rows a
 // filter asks for, and fill in the process holding each socket.
-import { findOwners } from './owners.ts';
+import { findAllOwners } from './owners.ts';
 import { defaultProcRoot, readProcFile } from './procfile.ts';
 import { parseInetTable, parseUnix, type InetProto, type SocketRow } from './procnet.ts';
 
@@ -59,20 +59,22 @@ export function filterRows(rows: SocketRow[], filter: RowFilter): SocketRow[] {
 }
 
 /**
- * Fills `pid` and `program` from /proc/[pid]/fd, walking only until all are found.
+ * Fills `owners` (every process holding the socket, as ss -p) and `pid` and
+ * `program` (the first of them, as netstat -p) from /proc/[pid]/fd.
  * @example attachOwners(rows); rows[0].pid // 4242
  */
 export function attachOwners(rows: SocketRow[], procRoot = defaultProcRoot()): void {
-  const owners = findOwners(
+  const owners = findAllOwners(
     rows.map((row) => row.inode),
     procRoot,
   );
   if (owners.size === 0) return;
   for (const row of rows) {
-    const owner = owners.get(row.inode);
-    if (owner) {
-      row.pid = owner.pid;
-      row.program = owner.program;
+    const found = owners.get(row.inode);
+    if (found) {
+      row.owners = found;
+      row.pid = found[0].pid;
+      row.program = found[0].program;
     }
   }
 }
