@@ -430,7 +430,7 @@ function lessonFor(call: StraceCall): string | undefined {
     case 'setsockopt':
     case 'getsockopt':
       if (option === 'SO_REUSEADDR') return 'Node sets SO_REUSEADDR on every listening socket';
-      if (option === 'TCP_NODELAY') return 'Node turns Nagle off (TCP_NODELAY) on every TCP socket';
+      if (option === 'TCP_NODELAY') return "Nagle's algorithm off (Node does it on every accepted socket)";
       if (option === 'SO_KEEPALIVE') return 'TCP keepalive probes';
       if (option === 'IPV6_V6ONLY') return 'Node clears IPV6_V6ONLY: an IPv6 listener on :: takes IPv4 too';
       if (option === 'SO_ERROR') return "the outcome of the non-blocking connect (0: connected)";
