@@ -84,7 +84,7 @@ test('describeCall: fds without annotations, the sockaddr_in bytes, the four-tup
   assert.is(calls[8].data, 'hello\n');
   assert.is(describeCall(calls[8]).line, 'read(20, "hello\\n", 65536) = 6');
   assert.match(describeCall(calls[10]).details.join(' '), /EOF/);
-  assert.match(describeCall(calls[6]).lesson!, /TCP_NODELAY/);
+  assert.match(describeCall(calls[6]).lesson!, /Nagle/);
 });
 
 test('unfinished and resumed halves join into one call', () => {
