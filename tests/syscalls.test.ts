@@ -99,6 +99,36 @@ withStrace('syscalls --json -- echo-server --udp: recvmsg and sendmsg with the s
   }
 });
 
+withStrace('syscalls --all -- echo-server --unix PATH: the Unix socket on PATH is shown, with epoll; tsx\'s IPC socket is not', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syscalls-unix-'));
+  const sock = path.join(dir, 'echo.sock');
+  const proc = startScript('syscalls', ['--all', '--', 'echo-server', '--unix', sock, '--quiet']);
+  try {
+    await proc.listening(30000);
+    const client = net.connect(sock);
+    await once(client, 'connect');
+    client.write('unix\n');
+    assert.is((await readBytes(client, 5)).toString(), 'unix\n');
+    client.end();
+    await once(client, 'close');
+    await proc.waitForStderr(/read\(\d+, "", 65536\) = 0/, 10000);
+    const exit = await proc.stop('SIGTERM', 15000);
+    assert.is(exit.code, 0, proc.stderr);
+    const err = proc.stderr;
+    assert.match(err, /^epoll: Node never blocks in accept\(\) or read\(\)/m);
+    assert.ok(err.includes(`bind(`) && err.includes(`sun_path="${sock}"`), err);
+    assert.match(err, /socket\(AF_UNIX, SOCK_STREAM/);
+    assert.match(err, /accept4\(\d+, NULL, NULL/);
+    assert.match(err, /read\(\d+, "unix\\n", 65536\) = 5/);
+    assert.match(err, /epoll_ctl\(\d+, EPOLL_CTL_ADD, \d+, /);
+    assert.match(err, /\n {2}epoll_ctl ×\d+\n/);
+    assert.not.match(err, /tsx-\d+|\.pipe"/);
+  } finally {
+    proc.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 withStrace("the traced program's exit code is syscalls' own: echo-server on a port in use exits 1", async () => {
   const busy = net.createServer();
   busy.listen(0, '127.0.0.1');
