@@ -106,7 +106,8 @@ export function pageFlags(text: string, name: string): Map<string, number> {
     `(?:scripts/${esc(name)}\\.ts|dist/${esc(name)}\\.mjs|\\./${esc(name)}\\.mjs|\\bsocket-lab ${esc(name)}|^\\$ ${esc(name)})(?=[\\s\`]|$)`,
     'g',
   );
-  const stop = new RegExp(`[|;&\`]|scripts/(?:${anyScript})\\.ts|dist/(?:${anyScript})\\.mjs|socket-lab (?:${anyScript})\\b`);
+  // ` -- `: what follows is another command's argv (`syscalls -- echo-server --port 0`).
+  const stop = new RegExp(`[|;&\`]|\\s--(?=\\s)|scripts/(?:${anyScript})\\.ts|dist/(?:${anyScript})\\.mjs|socket-lab (?:${anyScript})\\b`);
   let flagsLevel = 0;
   for (const { line, n } of lines(text)) {
     const heading = /^(#{1,6})\s+(.*)$/.exec(line);
