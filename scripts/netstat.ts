@@ -23,6 +23,7 @@ import { formatTable, writeJson } from '../lib/kernel/format.ts';
 import { defaultProcRoot, hasProcNet } from '../lib/kernel/procfile.ts';
 import { normalizeState, STATE_NAMES } from '../lib/kernel/procnet.ts';
 import { startBacklogs } from '../lib/kernel/ss.ts';
+import { ownPids, withoutOwn } from '../lib/kernel/self.ts';
 import { attachOwners, filterRows, readSockets } from '../lib/kernel/table.ts';
 
 const NAME = 'netstat';
@@ -37,9 +38,13 @@ numeric, with the process that holds each one (\`-\` when none does).
                    ESTABLISHED or ESTAB, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2,
                    TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, NEW_SYN_RECV,
                    UNCONN, DISCONNECTING; any case, - or _)
-  --tcp, --udp, --unix
+  -t, --tcp, -u, --udp, -x, --unix
                    only these tables (may be combined; default: --tcp --udp)
-  --listening      only listeners (and unconnected UDP sockets, as netstat -l)
+  -l, --listening  only listeners (and unconnected UDP sockets, as netstat -l)
+  -a, -n, -p, -e   netstat's flags for what this one always does (all sockets,
+                   numeric, with programs, extended): accepted, change nothing,
+                   so the lesson's \`netstat -apn\`, \`-tlnp\`, \`-tunap\` work; short
+                   flags group as netstat takes them
   --json           one JSON array of {proto, localAddress, localPort, remoteAddress,
                    remotePort, state, recvQ, sendQ, inode, uid, pid, program,
                    timerSeconds, retransmits}: seconds left on the kernel's timer
@@ -57,6 +62,7 @@ numeric, with the process that holds each one (\`-\` when none does).
                    --json: {"counters": {NAME: N}, "meanings": {NAME: TEXT}}
   -h, --help       this help
 
+netstat's own sockets and those of its tsx launcher (its IPC pipe) are left out.
 UDP sockets show UNCONN (unconnected) or ESTABLISHED (after connect()); Unix
 sockets LISTEN, ESTABLISHED (connected), SYN_SENT (connecting), UNCONN.
 A listener's Send-Q is its backlog, read from \`ss\` (\`-\` without ss).
@@ -126,10 +132,15 @@ await runMain(NAME, async () => {
       options: {
         port: { type: 'string' },
         state: { type: 'string' },
-        tcp: { type: 'boolean' },
-        udp: { type: 'boolean' },
-        unix: { type: 'boolean' },
+        tcp: { type: 'boolean', short: 't' },
+        udp: { type: 'boolean', short: 'u' },
+        unix: { type: 'boolean', short: 'x' },
         listening: { type: 'boolean', short: 'l' },
+        // netstat's flags for what this inspector always does: accepted, no change.
+        all: { type: 'boolean', short: 'a' },
+        numeric: { type: 'boolean', short: 'n' },
+        programs: { type: 'boolean', short: 'p' },
+        extend: { type: 'boolean', short: 'e' },
         json: { type: 'boolean' },
         explain: { type: 'boolean' },
         statistics: { type: 'boolean', short: 's' },
@@ -159,6 +170,7 @@ await runMain(NAME, async () => {
     );
   }
 
+  const self = ownPids(process.pid, defaultProcRoot());
   let lastCounters: Counters | undefined;
   const showStatistics = () => {
     const counters = readCounters(defaultProcRoot());
@@ -176,9 +188,10 @@ await runMain(NAME, async () => {
 
   const show = async () => {
     if (values.statistics) return showStatistics();
-    const rows = filterRows(readSockets(kinds), filter);
+    let rows = filterRows(readSockets(kinds), filter);
     const backlogs = await startBacklogs(rows); // ss runs on its own while we walk /proc
     attachOwners(rows);
+    rows = withoutOwn(rows, self); // this process's and its tsx launcher's IPC sockets
     await backlogs.done;
     if (values.json) {
       if (interval) process.stdout.write(JSON.stringify(rows) + '\n');

@@ -348,6 +348,49 @@ test('a /proc table that cannot be read (not ENOENT) is an error, exit 1, not an
   }
 });
 
+test('netstat\'s short flags, grouped as netstat takes them: -apn, -tlnp, -tunap, -x, -s', async () => {
+  if (!hasProc) return;
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const listed = new RegExp(`tcp\\s+0\\s+\\S+\\s+127\\.0\\.0\\.1:${port}\\s+0\\.0\\.0\\.0:\\*\\s+LISTEN\\s+${process.pid}/`);
+  try {
+    for (const args of [['-apn'], ['-tlnp'], ['-tunap'], ['-a', '-n', '-p', '-e'], ['-tl', '--port', String(port)], ['-lt']]) {
+      const result = await runScript('netstat', args);
+      assert.is(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stdout, listed, args.join(' '));
+    }
+    const udpOnly = await runScript('netstat', ['-uan']);
+    assert.not.match(udpOnly.stdout, /^tcp/m);
+    const unixOnly = await runScript('netstat', ['-xa', '--json']);
+    assert.ok((JSON.parse(unixOnly.stdout) as SocketRow[]).every((row) => row.proto === 'unix'));
+    // -a, -n, -p, -e change nothing: the same rows as with no flags.
+    const plain = JSON.parse((await runScript('netstat', ['--tcp', '--json', '--port', String(port)])).stdout) as SocketRow[];
+    const flagged = JSON.parse((await runScript('netstat', ['-tanpe', '--json', '--port', String(port)])).stdout) as SocketRow[];
+    assert.equal(flagged, plain);
+    assert.match((await runScript('netstat', ['-s'])).stdout, /^ListenOverflows\s+\d+/m);
+    const bad = await runScript('netstat', ['-tz']);
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /^netstat: error: unknown option -z; see --help\n$/);
+  } finally {
+    server.close();
+  }
+});
+
+test('--unix leaves out netstat\'s own sockets and its tsx launcher\'s IPC', async () => {
+  if (!hasProc) return;
+  // Started through the tsx CLI, as `npx tsx` and the shebang do: a launcher with an IPC pipe.
+  const proc = startCommand(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/netstat.ts'), '--unix', '--json']);
+  const launcher = proc.child.pid!;
+  const exit = await proc.wait();
+  assert.is(exit.code, 0, proc.stderr);
+  const rows = JSON.parse(proc.stdout) as SocketRow[];
+  assert.ok(rows.length > 0);
+  assert.not.ok(rows.some((row) => row.owners.some((owner) => owner.pid === launcher)), 'a row of the launcher');
+  assert.not.ok(rows.some((row) => row.localAddress?.endsWith(`/${launcher}.pipe`)), 'the launcher\'s pipe');
+});
+
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
   for (const args of [
     ['--port', 'abc'],
