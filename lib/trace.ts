@@ -8,7 +8,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { constants } from 'node:os';
 import { Failure } from './errors.ts';
 import { EPOLL_CALLS, SOCKET_CALLS } from './kernel/strace.ts';
 
@@ -126,7 +125,7 @@ export function traceCommand(strace: string, command: string[], options: TraceOp
       if (rest !== '') options.onLine(rest);
       fs.closeSync(fd);
       fs.rmSync(dir, { recursive: true, force: true });
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
     });
   });
   return {
