@@ -6,9 +6,11 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import { once } from 'node:events';
 import { AF_INET, addressFamily, formatEndpoint } from './wire/address.ts';
 import { Failure, describeError, errorCode } from './errors.ts';
+import { portHolders } from './kernel/holder.ts';
 
 export type Transport = 'tcp' | 'udp' | 'unix';
 
@@ -24,12 +26,18 @@ export async function resolveHost(host: string): Promise<{ address: string; fami
   }
 }
 
-/** Why a bind failed, in words, with what to try next. */
-export function listenFailure(where: string, port: number, error: unknown): Failure {
+/**
+ * Why a bind failed, in words, with what to try next. A port in use names
+ * the processes this user can see holding it (`held by 20398/node`).
+ */
+export function listenFailure(where: string, port: number, error: unknown, transport: 'tcp' | 'udp' = 'tcp'): Failure {
   const code = errorCode(error);
   let hint = '';
-  if (code === 'EADDRINUSE') hint = '; is another server running? try --port 0';
-  else if (code === 'EACCES' && port > 0 && port < 1024) {
+  if (code === 'EADDRINUSE') {
+    const holders = port > 0 ? portHolders(port, transport) : [];
+    const held = holders.length > 0 ? `, held by ${holders.map((owner) => `${owner.pid}/${owner.program}`).join(', ')}` : '';
+    hint = `${held}; see \`netstat --port ${port}\`, or try --port 0`;
+  } else if (code === 'EACCES' && port > 0 && port < 1024) {
     hint = '; ports below 1024 need root or CAP_NET_BIND_SERVICE; try --port 8001 or --port 0';
   } else if (code === 'EACCES') hint = '; check the permissions of the path';
   else if (code === 'EADDRNOTAVAIL') hint = '; is that an address of this machine? try --host 127.0.0.1';
@@ -82,7 +90,7 @@ export async function bindUdp(host: string, port: number): Promise<{ socket: dgr
     await once(socket, 'listening');
   } catch (error) {
     socket.close();
-    throw listenFailure(formatEndpoint(address, port), port, error);
+    throw listenFailure(formatEndpoint(address, port), port, error, 'udp');
   }
   return { socket, endpoint: boundEndpoint(socket) };
 }
@@ -99,9 +107,32 @@ export async function listenUnix(server: net.Server, path: string): Promise<stri
     server.listen({ path });
     await once(server, 'listening');
   } catch (error) {
+    // libuv reports EACCES for a pipe whose directory is missing: look.
+    const missing = missingDirectory(path);
+    if (missing !== null) {
+      const dir = nodePath.dirname(nodePath.resolve(path));
+      const first = missing === dir ? '' : ` (${missing} is missing)`;
+      throw new Failure(`cannot listen on ${path}: the directory ${dir} does not exist${first} (ENOENT); create it or choose another --unix path`);
+    }
     throw listenFailure(path, 0, error);
   }
   return path;
+}
+
+// The first directory on the way to `path` that does not exist, or null.
+function missingDirectory(path: string): string | null {
+  const parts = nodePath.resolve(path).split('/').slice(1, -1);
+  let dir = '';
+  for (const part of parts) {
+    dir += `/${part}`;
+    try {
+      if (!fs.statSync(dir).isDirectory()) return null; // not missing: another error
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return dir;
+      return null; // EACCES on the way: the permission hint fits
+    }
+  }
+  return null;
 }
 
 /** sizeof(sun_path) - 1: the longest Unix socket path bind()/connect() take. */

@@ -1,9 +1,11 @@
 #!/usr/bin/env -S npx tsx
 // echo-server: the lesson's first server, made into a real tool. It listens,
 // accepts clients, copies what each one sends to the terminal and writes it
-// back, as the lesson's loop does:
+// back. The lesson binds INADDR_ANY and calls listen(lfd, 64); this server
+// binds 127.0.0.1 unless --host says otherwise (0.0.0.0 is INADDR_ANY) and
+// calls listen(lfd, 511), Node's default (the kernel caps it at somaxconn):
 //
-//   lfd = socket(AF_INET, SOCK_STREAM, 0); bind(lfd, INADDR_ANY:8001); listen(lfd, 64);
+//   lfd = socket(AF_INET, SOCK_STREAM, 0); bind(lfd, 127.0.0.1:8001); listen(lfd, 511);
 //   cfd = accept(lfd, &cliAddr, &len);
 //   while (1) { n = read(cfd, buf, sizeof buf); write(STDOUT_FILENO, buf, n); write(cfd, buf, n); }
 //
@@ -26,6 +28,8 @@ import { aclHelp } from '../lib/serve/acl.ts';
 import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'echo-server';
+/** The backlog passed to listen(); `ss -ltn` shows min(it, somaxconn) as Send-Q. */
+const BACKLOG = 511;
 const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PATH] [options]
 
 Writes back every byte each client sends, and copies it to stdout.
@@ -43,6 +47,9 @@ Writes back every byte each client sends, and copies it to stdout.
 ${aclHelp(24)}
                         (TCP and UDP only: Unix socket peers have no address)
   -h, --help            show this help
+
+TCP: bind(HOST:PORT), then listen(fd, ${BACKLOG}): up to ${BACKLOG} connections (capped
+by net.core.somaxconn) wait for accept(); \`ss -ltn\` shows it as Send-Q.
 
 When ready it prints "listening on HOST:PORT (tcp|udp)" or "listening on PATH
 (unix)" on stderr, then "open SRC -> DST" and "close SRC -> DST (N bytes)" per
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
         fs.rmSync(path, { force: true }); // Node unlinks it on close; make sure
       };
     } else {
-      announceListening(await listenTcp(echo.server, { host, port, backlog: 511 }), 'tcp');
+      announceListening(await listenTcp(echo.server, { host, port, backlog: BACKLOG }), 'tcp');
       stop = () => echo.stop();
     }
     summary = () =>

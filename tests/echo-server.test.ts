@@ -12,7 +12,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { once } from 'node:events';
 import {
-  startScript, runScript, connect, readBytes, readAll, withDeadline, hasStackTrace, type ScriptProcess,
+  startScript, runScript, runCommand, needs, missingCommand, connect, readBytes, readAll, withDeadline, hasStackTrace, type ScriptProcess,
 } from './helpers.ts';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -422,12 +422,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-test('port in use: one line, exit 1', async () => {
+test('port in use: one line naming who holds it (pid/program, as netstat -p), exit 1', async () => {
   const result = await runScript('echo-server', ['--port', String(port)]);
   assert.is(result.code, 1);
   assert.is(
     result.stderr,
-    `echo-server: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE); is another server running? try --port 0\n`,
+    `echo-server: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), held by ${server.pid}/node; see \`netstat --port ${port}\`, or try --port 0\n`,
   );
   const udpBusy = dgram.createSocket('udp4');
   udpBusy.bind(0, '127.0.0.1');
@@ -435,10 +435,38 @@ test('port in use: one line, exit 1', async () => {
   try {
     const udp = await runScript('echo-server', ['--udp', '--port', String(udpBusy.address().port)]);
     assert.is(udp.code, 1);
-    assert.match(udp.stderr, /^echo-server: error: cannot listen on 127\.0\.0\.1:\d+: address already in use \(EADDRINUSE\)/);
+    assert.match(udp.stderr, new RegExp(`^echo-server: error: cannot listen on 127\\.0\\.0\\.1:\\d+: address already in use \\(EADDRINUSE\\), held by ${process.pid}/\\S+; see`));
   } finally {
     udpBusy.close();
   }
+});
+
+test('--unix in a directory that does not exist: names the directory (libuv says EACCES), exit 1', async () => {
+  const result = await runScript('echo-server', ['--unix', '/nonexistent-socket-lab/dir/x.sock']);
+  assert.is(result.code, 1);
+  assert.is(
+    result.stderr,
+    'echo-server: error: cannot listen on /nonexistent-socket-lab/dir/x.sock: the directory /nonexistent-socket-lab/dir does not exist (/nonexistent-socket-lab is missing) (ENOENT); create it or choose another --unix path\n',
+  );
+});
+
+needs(test, 'ss', missingCommand('ss', ['-V']))('the backlog --help states is the one the kernel shows as Send-Q (ss -ltn)', async () => {
+  const help = await runScript('echo-server', ['--help']);
+  const stated = Number(/listen\(fd, (\d+)\)/.exec(help.stdout)?.[1]);
+  assert.ok(stated > 0, help.stdout);
+  assert.not.match(help.stdout, /listen\(\w+, 64\)|INADDR_ANY:8001/);
+  const somaxconn = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  const ss = await runCommand('ss', ['-Hltn', `sport = :${port}`]);
+  const columns = ss.stdout.trim().split(/\s+/); // State Recv-Q Send-Q Local Peer
+  assert.is(columns[0], 'LISTEN', ss.stdout);
+  assert.is(Number(columns[2]), Math.min(stated, somaxconn), ss.stdout);
+  assert.is(columns[3], `127.0.0.1:${port}`);
+});
+
+test('--port -1 says the range, not "needs a value"', async () => {
+  const result = await runScript('echo-server', ['--port', '-1']);
+  assert.is(result.code, 2);
+  assert.is(result.stderr, 'echo-server: error: --port "-1": expected an integer 0-65535\n');
 });
 
 test('a port below 1024 without privilege: says so, exit 1', async () => {

@@ -195,7 +195,7 @@ test('errors: port in use exit 1, usage exit 2', async () => {
     assert.is(inUse.code, 1);
     assert.is(
       inUse.stderr,
-      `talk-server: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE); is another server running? try --port 0\n`,
+      `talk-server: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE), held by ${process.pid}/node; see \`netstat --port ${port}\`, or try --port 0\n`,
     );
   } finally {
     busy.close();
