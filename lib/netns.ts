@@ -28,6 +28,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Failure } from './errors.ts';
+import { runtimeName } from './runtime.ts';
 
 /** Set in the environment of the process re-run inside the namespace. */
 export const INSIDE_ENV = 'SOCKET_LAB_NETNS';
@@ -100,7 +101,9 @@ export async function runInPrivateNamespace(name: string): Promise<number | null
   const variants = root
     ? [['--net', '--kill-child']]
     : [['--net', '--map-current-user', '--keep-caps', '--kill-child'], ['--net', '--map-root-user', '--kill-child']];
-  const self = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  // The same runtime, flags and argv: `deno run -A FILE ...` under Deno.
+  const runtimeArgs = runtimeName() === 'deno' ? ['run', '-A'] : process.execArgv;
+  const self = [process.execPath, ...runtimeArgs, ...process.argv.slice(1)];
   for (let i = 0; i < variants.length; i++) {
     const result = await runUnder(unshare, [...variants[i], ...self]);
     if (result.started) return result.code;

@@ -17,6 +17,7 @@
 import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { UsageError } from '../lib/errors.ts';
 import { formatTable } from '../lib/kernel/format.ts';
+import { runtimeName, unsupported } from '../lib/runtime.ts';
 import { onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
 import { formatDeltas, runSynQueue, type SynQueueOptions } from '../lib/serve/synqueue.ts';
 
@@ -72,6 +73,7 @@ await runMain(NAME, async () => {
     capture: v.capture,
   };
 
+  if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog (it always listens with 512)");
   const code = await runInPrivateNamespace(NAME);
   if (code !== null) {
     process.exitCode = code;

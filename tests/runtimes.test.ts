@@ -45,6 +45,8 @@ const GAPS: Record<string, Partial<Record<Runtime['name'], { args: string[]; say
   'listen-only': { bun: { args: ['--port', '0'], says: /not supported on Bun .*ignores the backlog/ } },
   // The tour starts listen-only under the same runtime and passes its refusal on.
   'handshake-tour': { bun: { args: [], says: /listen-only exited early: .*not supported on Bun/ } },
+  // Bun's listen() ignores the backlog: the SYN queue's size would be Bun's, not --backlog's.
+  'syn-queue': { bun: { args: ['--clients', '1'], says: /not supported on Bun .*ignores the backlog/ } },
 };
 
 type Case = (runtime: Runtime) => Promise<void>;
@@ -199,6 +201,15 @@ const CASES: Record<string, Case> = {
     assert.is(result.code, 0, result.stderr);
     assert.match(result.stdout, /no process has accept\(\)ed them|have no process/);
     assert.match(result.stdout, /listen-only exited with code 0\n$/);
+  },
+
+  'syn-queue': async (rt) => {
+    // Re-runs itself under unshare with the same runtime; one client held in SYN_RECV, then let in.
+    const result = await runScriptOn(rt, 'syn-queue', ['--clients', '1', '--release', 'data', '--json'], { deadlineMs: 30000 });
+    assert.is(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { port: number; steps: Array<{ name: string; rows: Array<{ state: string; localPort: number }> }> };
+    const held = doc.steps[1].rows.filter((row) => row.localPort === doc.port && row.state === 'SYN_RECV');
+    assert.is(held.length, 1, result.stdout);
   },
 
   syscalls: async (rt) => {
