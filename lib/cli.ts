@@ -8,11 +8,38 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { NOT_AN_ADDRESS, parseAddress } from './wire/address.ts';
 import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from './errors.ts';
 
-/** The exit-code paragraph every `--help` ends with. */
-export const EXIT_CODES_HELP = `Exit codes:
-  0  success (a server stopped with Ctrl-C or SIGTERM also exits 0)
-  1  a runtime failure (port in use, connection refused, permission denied, ...)
-  2  a usage error (unknown flag, bad port or host)`;
+/** The exit-code paragraph every `--help` ends with (kept for scripts not yet moved to exitCodesHelp). */
+export const EXIT_CODES_HELP = exitCodesHelp({ server: true });
+
+export interface ExitCodesFor {
+  /** A server or watcher that runs until Ctrl-C/SIGTERM and then exits 0. */
+  server?: boolean;
+  /** What exit 1 means for this script (default: generic runtime failures). */
+  failures?: string;
+  /** Extra lines placed after 0 (e.g. `130  stopped with Ctrl-C`). */
+  extra?: string[];
+}
+
+/**
+ * The exit-code block for one script's `--help`: only the lines that apply
+ * to it (endian has no server to stop, no port in use).
+ * @example exitCodesHelp({ server: true }) // 'Exit codes:\n  0  success (...'
+ */
+export function exitCodesHelp({ server = false, failures, extra = [] }: ExitCodesFor = {}): string {
+  const lines = ['Exit codes:'];
+  if (server) {
+    lines.push(
+      '  0  success, and when stopped with Ctrl-C or SIGTERM (run through npx or',
+      '     npm start, npm reports 130 for Ctrl-C and 143 for SIGTERM itself)',
+    );
+  } else {
+    lines.push('  0  success');
+  }
+  for (const line of extra) lines.push(`  ${line}`);
+  lines.push(`  1  ${failures ?? (server ? 'a runtime failure (port in use, permission denied, stdout full, ...)' : 'a runtime failure (stdout full, ...)')}`);
+  lines.push('  2  a usage error (unknown flag, bad value)');
+  return lines.join('\n');
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -158,13 +185,40 @@ export function printError(name: string, message: string): void {
 /**
  * Runs a script's main function: a UsageError exits 2, a Failure (or any
  * errno error) exits 1, each as one line on stderr. Uses process.exitCode
- * rather than process.exit() so pending output is flushed.
+ * rather than process.exit() so pending output is flushed. The guard lasts
+ * the process's whole life: an error in a later callback (a shutdown that
+ * fails, a rejected promise nobody awaited) is reported the same way, and
+ * stdout is watched once for every script: a closed one (`| head -1`) ends
+ * the script quietly with 0, a full one (`> /dev/full`) is one line, exit 1.
  */
 export async function runMain(name: string, main: () => unknown): Promise<void> {
+  guardProcess(name);
   try {
     await main();
   } catch (error) {
     process.exitCode = reportError(name, error);
+  }
+}
+
+let guarded = false;
+function guardProcess(name: string): void {
+  if (guarded) return;
+  guarded = true;
+  const fatal = (error: unknown) => {
+    process.exitCode = reportError(name, error);
+    process.exit();
+  };
+  process.on('unhandledRejection', fatal);
+  process.on('uncaughtException', fatal);
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on?.('error', (error: unknown) => {
+      const code = errorCode(error);
+      // The reader went away (head, less + q): nothing more to say, and no one to say it to.
+      if (code === 'EPIPE' || stream === process.stderr) process.exit(code === 'EPIPE' ? 0 : EXIT_FAILURE);
+      const words = code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : describeError(error);
+      printError(name, `stdout: ${words}`);
+      process.exit(EXIT_FAILURE);
+    });
   }
 }
 

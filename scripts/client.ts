@@ -23,7 +23,7 @@
 //   npx tsx scripts/client.ts 127.0.0.1:8001           # HOST:PORT, as hton takes it
 //   npx tsx scripts/client.ts ::1 9000 --udp --hex
 //   npx tsx scripts/client.ts --unix /tmp/echo.sock
-import { EXIT_CODES_HELP, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { Failure, UsageError, describeError } from '../lib/errors.ts';
 import { connectDatagram, connectStream } from '../lib/net.ts';
 import { relayDatagrams, relayStream } from '../lib/serve/relay.ts';
@@ -59,7 +59,7 @@ it came right after the server's last bytes), a server silent after the end of i
 that stops reading: one line on stderr, exit 1. Memory stays bounded against
 a server that floods without reading (each direction waits for the other end).
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ failures: 'a runtime failure (connection refused, reset or timed out, stdout full, ...)' })}`;
 
 async function main(): Promise<void> {
   const args = parseCli({

@@ -20,10 +20,12 @@
 //   npx tsx scripts/echo-server.ts --unix /tmp/echo.sock
 //   then: npx tsx scripts/client.ts 127.0.0.1 8001
 import fs from 'node:fs';
-import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { UsageError } from '../lib/errors.ts';
 import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
-import { DataCopy, EchoServer, echoDatagrams, type EchoStats } from '../lib/serve/echo.ts';
+import { EchoServer, type EchoStats } from '../lib/serve/echo.ts';
+import { echoDatagrams } from '../lib/serve/udpecho.ts';
+import { DataCopy } from '../lib/serve/datacopy.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
 import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
 
@@ -63,7 +65,7 @@ serving its clients, turns new ones away and logs it at most once a second.
 If stdout is backed up, clients are paused until it drains; if it is closed,
 copying stops and the echo goes on.
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ server: true })}`;
 
 async function main(): Promise<void> {
   const args = parseCli({

@@ -9,7 +9,7 @@
 //   npx tsx scripts/endian.ts           a short report
 //   npx tsx scripts/endian.ts --json    {"byteOrder": "little", ...}
 import os from 'node:os';
-import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
 import { formatBytes, hostByteOrder, hostBytes, htonl } from '../lib/wire/byteorder.ts';
 
 const HELP = `Usage: endian [--json]
@@ -22,7 +22,7 @@ Options:
   --json      print one JSON object: {"byteOrder": "little"|"big", ...}
   -h, --help  show this help
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({})}`;
 
 const SAMPLE = 0x01020304;
 

@@ -16,7 +16,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { Failure } from '../lib/errors.ts';
 import { siblingCommand } from '../lib/runtime.ts';
 
@@ -32,7 +32,7 @@ server accept(), shows the view again, and stops everything it started.
 
 Ctrl-C stops the server and the clients and exits 130.
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ failures: 'a runtime failure (a step did not happen, stdout full, ...)', extra: ['130  stopped with Ctrl-C or SIGTERM (after stopping everything it started)'] })}`;
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 

@@ -14,7 +14,7 @@
 //
 //   npx tsx scripts/hton.ts 8001 192.168.10.128 192.168.10.128:8001
 //   npx tsx scripts/hton.ts --json '[::1]:8001'
-import { EXIT_CODES_HELP, parseCli, parsePort, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parsePort, runMain } from '../lib/cli.ts';
 import { UsageError } from '../lib/errors.ts';
 import { AF_INET, AF_INET6, NOT_AN_ADDRESS, inetAton, inetNtop, parseAddress, splitEndpoint } from '../lib/wire/address.ts';
 import { formatBytes, hostByteOrder, hostBytes, htonl, htons } from '../lib/wire/byteorder.ts';
@@ -42,7 +42,7 @@ Options:
   --json      print one JSON document: {"hostByteOrder": ..., "results": [...]}
   -h, --help  show this help
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ failures: 'a runtime failure (stdout full, ...)' })}`;
 
 const ORDER = hostByteOrder();
 const hex = (value: number, digits: number) => '0x' + value.toString(16).padStart(digits, '0');

@@ -21,7 +21,7 @@
 //   npx tsx scripts/http-hello.ts              # then open http://127.0.0.1:8080/
 //   curl -v http://127.0.0.1:8080/
 import net from 'node:net';
-import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
 import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
@@ -51,7 +51,7 @@ Logs (stderr): listening on HOST:PORT (tcp), open SRC -> DST,
   SRC -> DST #N "REQUEST LINE" STATUS, close SRC -> DST (N requests),
   deny SRC -> DST (a client refused by --allow/--deny, closed at once)
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ server: true })}`;
 
 runMain(NAME, async () => {
   const args = parseCli({

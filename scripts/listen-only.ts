@@ -22,7 +22,7 @@
 //   npx tsx scripts/listen-only.ts --port 0 --backlog 2 --for 10
 //
 // SIGUSR2 makes it accept now and keep accepting (handshake-tour uses it).
-import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, onShutdown } from '../lib/net.ts';
 import { formatEndpoint } from '../lib/wire/address.ts';
 import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/serve/noaccept.ts';
@@ -53,7 +53,7 @@ ${aclHelp(19)}
 
 SIGUSR2 accepts everything queued at once and keeps accepting until Ctrl-C.
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ server: true })}`;
 
 await runMain(NAME, async () => {
   const args = parseCli({

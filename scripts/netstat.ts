@@ -14,7 +14,7 @@
 //   npx tsx scripts/netstat.ts --port 8001 --explain
 //   npx tsx scripts/netstat.ts --tcp --listening --json
 //   npx tsx scripts/netstat.ts --state time-wait --watch 2
-import { EXIT_CODES_HELP, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
 import { Failure, UsageError, errorCode } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
 import { COUNTER_MEANINGS, LESSON_COUNTERS, counterDeltas, formatCounters, readCounters, type Counters } from '../lib/kernel/counters.ts';
@@ -67,7 +67,7 @@ UDP sockets show UNCONN (unconnected) or ESTABLISHED (after connect()); Unix
 sockets LISTEN, ESTABLISHED (connected), SYN_SENT (connecting), UNCONN.
 A listener's Send-Q is its backlog, read from \`ss\` (\`-\` without ss).
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ failures: 'a runtime failure (cannot read /proc, stdout full, ...)', extra: ['   (--watch stopped with Ctrl-C or SIGTERM also exits 0)'] })}`;
 
 /** `--port P`, 1-65535: port 0 asks bind() for any free port, so no socket has it. */
 function parseWantedPort(text: string): number {

@@ -17,7 +17,7 @@
 //   npx tsx scripts/syscalls.ts --json -- echo-server --udp --port 0
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
 import { Failure, UsageError, describeError } from '../lib/errors.ts';
 import { siblingCommand } from '../lib/runtime.ts';
 import { checkStrace, findExecutable, traceCommand } from '../lib/trace.ts';
@@ -56,9 +56,8 @@ Options:
 
 Needs strace (Debian package strace) and ptrace (CAP_SYS_PTRACE in a container).
 
-${EXIT_CODES_HELP}
-  Otherwise the traced program's exit code (128+N when signal N killed it);
-  1 when strace is missing, ptrace is refused or COMMAND is not found.`;
+${exitCodesHelp({ failures: 'strace missing, ptrace refused or COMMAND not found' })}
+  Otherwise the traced program's exit code (128+N when signal N killed it).`;
 
 const EPOLL_NOTE =
   'epoll: Node never blocks in accept() or read() as the lesson\'s loop does: every socket is ' +

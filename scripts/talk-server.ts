@@ -26,7 +26,7 @@
 //   npx tsx scripts/client.ts                   # terminal 2: type in either one
 //   npx tsx scripts/talk-server.ts --once --port 0
 import fs from 'node:fs';
-import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
 import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { TalkServer } from '../lib/serve/talk.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
@@ -54,7 +54,7 @@ When ready it prints "listening on HOST:PORT (tcp)" or "listening on PATH
 --allow/--deny is closed at once and logged as "deny SRC -> DST". Ctrl-C or SIGTERM
 closes everything, prints a summary and exits 0.
 
-${EXIT_CODES_HELP}`;
+${exitCodesHelp({ server: true })}`;
 
 async function main(): Promise<void> {
   const args = parseCli({
