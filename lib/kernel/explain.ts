@@ -33,7 +33,7 @@ const isUdp = (row: SocketRow) => row.proto === 'udp' || row.proto === 'udp6';
 function holder(row: SocketRow, context: ExplainContext): string {
   if (row.pid !== null) return ownersText(row);
   if (row.inode === 0) return 'no process';
-  return context.root ? 'no process visible here (one in another PID namespace, or one that just exited)' : 'a process this user may not inspect';
+  return context.root ? 'no process visible here' : 'a process this user may not inspect';
 }
 
 /**
