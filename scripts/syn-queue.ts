@@ -106,7 +106,9 @@ await runMain(NAME, async () => {
       note: (line) => (v.json ? process.stderr.write(`${line}\n`) : out(line)),
       step(step, heading, sentences) {
         out(`${k === 0 ? '' : '\n'}## Step ${++k}: ${heading}`);
-        for (const line of step.packets ?? []) out(`  packet: ${line}`);
+        const port = step.rows.find((r) => r.state === 'LISTEN')?.localPort ?? undefined;
+        const held = step.name === 'connect' || step.name === 'overflow';
+        for (const line of step.packets ?? []) out(`  packet: ${shortPacket(line, held ? port : undefined)}`);
         out(formatTable(step.rows).trimEnd());
         for (const row of step.rows.filter((r) => r.state === 'SYN_RECV')) {
           out(`  SYN_RECV from ${row.remoteAddress}:${row.remotePort}: SYN-ACK re-sent ${row.retransmits ?? '?'} times so far, the next in ${row.timerSeconds ?? '?'} s`);
@@ -121,3 +123,12 @@ await runMain(NAME, async () => {
     await cleanup();
   }
 });
+
+/** `12:00:01.304381 127.0.0.1.46654 > 127.0.0.1.39365 [S] length 0`, a pure ACK to a held port marked as dropped. */
+function shortPacket(line: string, heldPort?: number): string {
+  const m = /^(\S+) IP6? (\S+) > (\S+): Flags \[([^\]]+)\].*?(?:length (\d+))?$/.exec(line);
+  if (!m) return line;
+  const [, time, from, to, flags, length = '0'] = m;
+  const dropped = heldPort !== undefined && flags === '.' && length === '0' && to.endsWith(`.${heldPort}`);
+  return `${time} ${from} > ${to.replace(/:$/, '')} [${flags}] length ${length}${dropped ? '  (a pure ACK: dropped by the rule)' : ''}`;
+}
