@@ -1,0 +1,107 @@
+#!/usr/bin/env -S npx tsx
+// close-tour: how a TCP connection ends, step by step, with the kernel's rows
+// after each step: the half-close (FIN_WAIT2 / CLOSE_WAIT, and the server
+// still writes), TIME_WAIT on whichever side closed first (with its timer),
+// a new listener on the port at once beside TIME_WAIT (SO_REUSEADDR), the
+// abortive close (RST, ECONNRESET, no TIME_WAIT), and the CLOSE_WAIT leak of
+// a server process that never calls close(). It runs in a private network
+// namespace when it can (its rows and capture are its own), else on the
+// host's loopback, showing only its own four-tuples.
+//
+// Mirrors: shutdown(fd, SHUT_WR); close(fd) on either side first;
+// setsockopt(SO_LINGER {1, 0}) + close() for the RST; bind() after TIME_WAIT.
+//
+//   npx tsx scripts/close-tour.ts
+//   npx tsx scripts/close-tour.ts --capture
+//   npx tsx scripts/close-tour.ts --json
+import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
+import { Failure } from '../lib/errors.ts';
+import { formatTable } from '../lib/kernel/format.ts';
+import { insidePrivateNamespace, onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
+import { LEAK_ENV, runCloseTour, runLeakServer } from '../lib/serve/closetour.ts';
+
+const NAME = 'close-tour';
+const HELP = `Usage: close-tour [--capture] [--json]
+
+Opens and closes real connections on loopback, six ways, and shows the
+connection's rows (netstat's layout) after each step: half-close, TIME_WAIT
+on the client, TIME_WAIT on the server, the reset, the CLOSE_WAIT leak.
+
+  --capture   the FIN, ACK and RST packets (tcpdump -i lo), inside the
+              private network namespace only
+  --json      one JSON document: { namespace, steps: [{ name, rows, packets? }] }
+  -h, --help  this help
+
+Runs in a private network namespace (unshare --net) where it can; elsewhere
+on the host's loopback, saying so on stderr. Ctrl-C stops everything it
+started and exits 130.
+
+${EXIT_CODES_HELP}`;
+
+if (process.env[LEAK_ENV] === '1') runLeakServer();
+else await runMain(NAME, async () => {
+  const args = parseCli({
+    name: NAME,
+    help: HELP,
+    options: { capture: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  });
+  if (!args) return;
+  const v = args.values;
+
+  let where = 'private';
+  try {
+    const code = await runInPrivateNamespace(NAME);
+    if (code !== null) {
+      process.exitCode = code;
+      return;
+    }
+  } catch (error) {
+    if (!(error instanceof Failure)) throw error;
+    where = 'host';
+    process.stderr.write(`${NAME}: runs on the host's loopback (${error.message}); its TIME_WAIT rows are shared with the host${v.capture ? ', and no capture there' : ''}\n`);
+  }
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
+  };
+  const stop = (exit: number) => void cleanup().then(() => process.exit(exit));
+  if (insidePrivateNamespace()) onOuterGone(() => stop(143));
+  process.on('SIGINT', () => {
+    process.stderr.write(`${NAME}: interrupted; resetting the connections, closing the listeners, stopping the leaking server\n`);
+    stop(130);
+  });
+  process.on('SIGTERM', () => stop(143));
+
+  const out = (line: string) => {
+    if (!v.json) process.stdout.write(line + '\n');
+  };
+  let k = 0;
+  try {
+    if (where === 'private') await prepareNamespace();
+    out(`# How a connection ends (${where === 'private' ? 'a private network namespace' : "the host's loopback"})`);
+    const steps = await runCloseTour(
+      { capture: v.capture && where === 'private', selfCommand: [process.execPath, ...process.execArgv, ...process.argv.slice(1)] },
+      {
+        note: (line) => process.stderr.write(`${NAME}: ${line}\n`),
+        step(step, sentences) {
+          out(`\n## Step ${++k}: ${step.name}`);
+          for (const line of step.packets ?? []) out(`  packet: ${line}`);
+          out(step.rows.length ? formatTable(step.rows).trimEnd() : '(no rows: the connection is gone on both sides)');
+          for (const row of step.rows.filter((r) => r.state === 'TIME_WAIT')) {
+            out(`  TIME_WAIT ${row.localAddress}:${row.localPort}: ${row.timerSeconds ?? '?'} s left on its timer`);
+          }
+          for (const sentence of sentences) out(sentence);
+        },
+      },
+      cleanups,
+    );
+    if (v.json) process.stdout.write(JSON.stringify({ namespace: where, steps }, null, 1) + '\n');
+    else out('\n## Done: the connections are reset, the listeners closed, the leaking server stopped');
+  } finally {
+    await cleanup();
+  }
+});
