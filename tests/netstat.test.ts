@@ -20,6 +20,7 @@ import {
   runScript,
   startCommand,
   startScript,
+  missingCommand,
   withDeadline,
   type ScriptProcess,
 } from './helpers.ts';
@@ -390,6 +391,45 @@ test('--unix leaves out netstat\'s own sockets and its tsx launcher\'s IPC', asy
   assert.not.ok(rows.some((row) => row.owners.some((owner) => owner.pid === launcher)), 'a row of the launcher');
   assert.not.ok(rows.some((row) => row.localAddress?.endsWith(`/${launcher}.pipe`)), 'the launcher\'s pipe');
 });
+
+// Held in SYN_RECV for real: inside a private network namespace (root only),
+// an nft rule drops the clients' final pure ACK, so connect() returns while
+// the server side stays half-open and the kernel re-sends its SYN-ACK.
+const isRoot = process.getuid?.() === 0;
+needs(test, 'nft', isRoot ? missingCommand('/usr/sbin/nft', ['--version']) ?? missingCommand('unshare') : 'needs root for a network namespace')(
+  'SYN_RECV rows carry retransmits and timerSeconds (the next SYN-ACK), and --explain calls them half-open',
+  async () => {
+    const netstat = `${JSON.stringify(process.execPath)} --import tsx scripts/netstat.ts`;
+    const inner = [
+      'set -e',
+      'ip link set lo up',
+      "nft add table inet t",
+      "nft add chain inet t in '{ type filter hook input priority 0; }'",
+      "nft add rule inet t in tcp dport 8001 'tcp flags & (fin|syn|rst|psh|ack|urg) == ack' drop",
+      // listen(8), never accept(); two clients connect() (returns: they got the SYN-ACK).
+      `python3 -c "import socket,time
+s=socket.socket(); s.bind(('127.0.0.1',8001)); s.listen(8)
+c=[socket.create_connection(('127.0.0.1',8001)) for _ in range(2)]
+time.sleep(1.6)
+import subprocess; subprocess.run('${netstat.replaceAll('"', '\\"')} --state syn-recv --json', shell=True, check=True)
+subprocess.run('${netstat.replaceAll('"', '\\"')} --port 8001 --explain', shell=True, check=True)"`,
+    ].join('\n');
+    const result = await runCommand('unshare', ['--net', 'sh', '-c', inner], { env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }, deadlineMs: 30_000 });
+    assert.is(result.code, 0, result.stderr);
+    const json = result.stdout.slice(0, result.stdout.indexOf(']\n') + 2);
+    const rows = JSON.parse(json) as SocketRow[];
+    assert.is(rows.length, 2, json);
+    for (const row of rows) {
+      assert.is(row.state, 'SYN_RECV');
+      assert.is(row.inode, 0);
+      // SYN-ACKs re-sent at ~1 and ~3 s: one or (on a slow start) two so far, the next within 4 s.
+      assert.ok(row.retransmits === 1 || row.retransmits === 2, json);
+      assert.ok(row.timerSeconds !== null && row.timerSeconds > 0 && row.timerSeconds <= 4.1, json);
+    }
+    assert.match(result.stdout, /is half-open \(SYN_RECV, in the SYN queue\): the server answered the SYN with a SYN-ACK and waits for the client's ACK \(SYN-ACK re-sent 1 time, next in [\d.]+ s/);
+    assert.match(result.stdout, /ESTABLISHED/); // the clients' side: connect() returned
+  },
+);
 
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
   for (const args of [
