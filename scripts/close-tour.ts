@@ -99,6 +99,9 @@ else await runMain(NAME, async () => {
       },
       cleanups,
     );
+    // Test hook: keep the listeners and the leaking server this long (at most 30 s), for a Ctrl-C.
+    const hold = Math.min(Number(process.env.SOCKET_LAB_CLOSE_TOUR_HOLD_MS) || 0, 30000);
+    if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
     if (v.json) process.stdout.write(JSON.stringify({ namespace: where, steps }, null, 1) + '\n');
     else out('\n## Done: the connections are reset, the listeners closed, the leaking server stopped');
   } finally {
