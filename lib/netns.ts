@@ -22,7 +22,7 @@
 // unshare), and the outer process hands the inner one a pipe (fd 3): when the
 // outer process dies, even by SIGKILL, the pipe ends and the inner process
 // cleans up and exits; an anonymous namespace disappears with its last process.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import childProcess, { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -73,7 +73,7 @@ export function insidePrivateNamespace(): boolean {
 
 function run(file: string, args: string[], timeoutMs = 5000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, env: { ...process.env, XTABLES_LOCKFILE: path.join(os.tmpdir(), `xtables-${process.pid}.lock`) } }, (error, stdout, stderr) => {
+    childProcess.execFile(file, args, { timeout: timeoutMs, env: { ...process.env, XTABLES_LOCKFILE: path.join(os.tmpdir(), `xtables-${process.pid}.lock`) } }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 127) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr || (error && !stderr ? error.message : '')) });
     });
@@ -102,7 +102,9 @@ export async function runInPrivateNamespace(name: string): Promise<number | null
     ? [['--net', '--kill-child']]
     : [['--net', '--map-current-user', '--keep-caps', '--kill-child'], ['--net', '--map-root-user', '--kill-child']];
   // The same runtime, flags and argv: `deno run -A FILE ...` under Deno.
-  const runtimeArgs = runtimeName() === 'deno' ? ['run', '-A'] : process.execArgv;
+  // Node's flags only where they load tsx (not a harness's `-e CODE`), as siblingCommand does.
+  const tsx = process.execArgv.some((arg) => arg.includes('tsx'));
+  const runtimeArgs = runtimeName() === 'deno' ? ['run', '-A'] : tsx ? process.execArgv : [];
   const self = [process.execPath, ...runtimeArgs, ...process.argv.slice(1)];
   for (let i = 0; i < variants.length; i++) {
     const result = await runUnder(unshare, [...variants[i], ...self]);
@@ -121,7 +123,7 @@ export async function runInPrivateNamespace(name: string): Promise<number | null
 
 function runUnder(unshare: string, args: string[]): Promise<{ started: boolean; code: number; unshareErrors: string }> {
   return new Promise((resolve) => {
-    const child = spawn(unshare, args, {
+    const child = childProcess.spawn(unshare, args, {
       stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
       env: { ...process.env, [INSIDE_ENV]: '1' },
     });
@@ -287,7 +289,7 @@ export interface Capture {
 export async function startCapture(filter: string, deadlineMs = 5000): Promise<Capture | string> {
   const tcpdump = findTool('tcpdump');
   if (!tcpdump) return 'tcpdump not found on PATH, /usr/sbin or /sbin (Debian package tcpdump): no capture';
-  const child: ChildProcess = spawn(tcpdump, ['-i', 'lo', '-l', '-n', '-nn', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = childProcess.spawn(tcpdump, ['-i', 'lo', '-l', '-n', '-nn', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
