@@ -1,0 +1,103 @@
+// One reading of the socket tables shared by every caller: a snapshot is
+// read from /proc at most once per interval however many viewers ask, and
+// the owners (/proc/[pid]/fd walk) and listener backlogs (ss) are kept per
+// inode between readings, looked up again only when a new inode appears.
+import { findAllOwners, type Owner } from './owners.ts';
+import { parseSsBacklogs } from './ss.ts';
+import { execFile } from 'node:child_process';
+import { defaultProcRoot } from './procfile.ts';
+import { readSockets, type SocketRow } from './table.ts';
+
+export interface Snapshot {
+  /** ms since the epoch when it was read. */
+  time: number;
+  rows: SocketRow[];
+  /** How many /proc readings this sampler has made so far (this one included). */
+  reads: number;
+}
+
+export interface SamplerOptions {
+  procRoot?: string;
+  /** Pids whose sockets are left out (the viewer itself). */
+  exclude?: Set<number>;
+  /** Whether to ask `ss` for listener backlogs (default true). */
+  backlogs?: boolean;
+}
+
+function runSs(): Promise<Map<number, number> | null> {
+  return new Promise((resolve) => {
+    execFile('ss', ['-tlnHe'], { maxBuffer: 1 << 28 }, (error, stdout) => resolve(error ? null : parseSsBacklogs(stdout)));
+  });
+}
+
+/** Reads snapshots with owners and backlogs cached per inode. */
+export class Sampler {
+  reads = 0;
+  /** Full /proc/[pid]/fd walks so far (one per reading with new inodes). */
+  ownerWalks = 0;
+  private owners = new Map<number, Owner[]>();
+  private backlogs = new Map<number, number | null>();
+  private last: Snapshot | null = null;
+  private pending: Promise<Snapshot> | null = null;
+  private readonly procRoot: string;
+  private readonly exclude: Set<number>;
+  private readonly useSs: boolean;
+
+  constructor(options: SamplerOptions = {}) {
+    this.procRoot = options.procRoot ?? defaultProcRoot();
+    this.exclude = options.exclude ?? new Set();
+    this.useSs = options.backlogs ?? true;
+  }
+
+  /** The last snapshot if it is younger than `maxAgeMs`, else a fresh one (concurrent callers share one reading). */
+  async get(maxAgeMs: number): Promise<Snapshot> {
+    if (this.last && Date.now() - this.last.time < maxAgeMs) return this.last;
+    if (!this.pending) {
+      this.pending = this.read().finally(() => {
+        this.pending = null;
+      });
+    }
+    return this.pending;
+  }
+
+  /** One reading of tcp, tcp6, udp, udp6 and unix, with owners and backlogs filled. */
+  async read(): Promise<Snapshot> {
+    const rows = readSockets({ tcp: true, udp: true, unix: true }, this.procRoot);
+    this.reads++;
+    const live = new Set<number>();
+    const fresh: number[] = [];
+    const freshListeners: SocketRow[] = [];
+    for (const row of rows) {
+      if (row.inode === 0) continue;
+      live.add(row.inode);
+      if (!this.owners.has(row.inode)) fresh.push(row.inode);
+      if (row.state === 'LISTEN' && row.proto !== 'unix' && !this.backlogs.has(row.inode)) freshListeners.push(row);
+    }
+    const ss = this.useSs && freshListeners.length > 0 ? runSs() : null;
+    if (fresh.length > 0) {
+      this.ownerWalks++;
+      const found = findAllOwners(fresh, this.procRoot);
+      for (const inode of fresh) this.owners.set(inode, found.get(inode) ?? []);
+    }
+    for (const inode of this.owners.keys()) if (!live.has(inode)) this.owners.delete(inode);
+    for (const inode of this.backlogs.keys()) if (!live.has(inode)) this.backlogs.delete(inode);
+    if (ss) {
+      const found = await ss;
+      for (const row of freshListeners) this.backlogs.set(row.inode, found?.get(row.inode) ?? null);
+    }
+    const kept: SocketRow[] = [];
+    for (const row of rows) {
+      const owners = row.inode === 0 ? undefined : this.owners.get(row.inode);
+      if (owners && owners.length > 0) {
+        if (owners.every((owner) => this.exclude.has(owner.pid))) continue;
+        row.owners = owners;
+        row.pid = owners[0].pid;
+        row.program = owners[0].program;
+      }
+      if (row.state === 'LISTEN' && row.proto !== 'unix') row.sendQ = this.backlogs.get(row.inode) ?? null;
+      kept.push(row);
+    }
+    this.last = { time: Date.now(), rows: kept, reads: this.reads };
+    return this.last;
+  }
+}
