@@ -24,7 +24,11 @@ import {
   withDeadline,
   type ScriptProcess,
 } from './helpers.ts';
-import { normalizeState, type SocketRow } from '../lib/kernel/procnet.ts';
+import { normalizeState, parseTcp, type SocketRow } from '../lib/kernel/procnet.ts';
+import { formatTable, remoteText, writeJson } from '../lib/kernel/format.ts';
+import { parseSsBacklogs } from '../lib/kernel/ss.ts';
+import { filterRows } from '../lib/kernel/table.ts';
+import { ownPids, withoutOwn } from '../lib/kernel/self.ts';
 
 const FIELDS = ['proto', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'recvQ', 'sendQ', 'inode', 'uid', 'pid', 'program', 'owners', 'timerSeconds', 'retransmits'];
 const hasProc = fs.existsSync('/proc/net/tcp');
@@ -131,6 +135,30 @@ function fromSs(line: string): string {
   const pid = /pid=(\d+)/.exec(line)?.[1] ?? null;
   return key(netid, local, remote, normalizeState(state) ?? state, recvQ, sendQ, pid);
 }
+
+test('pure parts: ss backlogs, filters, the table layout, JSON one row per line, own pids', () => {
+  assert.equal(parseSsBacklogs('LISTEN 0 4 127.0.0.1:8001 0.0.0.0:* ino:123 sk:1 <->\nESTAB 0 0 a b ino:9\n'), new Map([[123, 4]]));
+  const rows = parseTcp(fs.readFileSync(path.join(ROOT, 'tests/fixtures/proc-net-tcp.txt'), 'utf8'));
+  assert.equal(filterRows(rows, { listening: true }).map((row) => row.inode), [16110]);
+  assert.equal(filterRows(rows, { port: 0xa111, state: 'ESTABLISHED' }).map((row) => row.inode), [16111, 0]);
+  assert.is(filterRows(rows, {}), rows);
+  const table = formatTable(rows).split('\n');
+  assert.is(table[0], 'Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program');
+  assert.is(table[1], 'tcp        1      - 127.0.0.1:41233         0.0.0.0:*               LISTEN      -');
+  assert.is(remoteText({ ...rows[0], proto: 'tcp6', remoteAddress: '::', remotePort: 0 }), '[::]:*');
+  const chunks: string[] = [];
+  writeJson(rows, (chunk) => chunks.push(chunk), 3);
+  const text = chunks.join('');
+  assert.is(chunks.length, 2);
+  assert.is(text.split('\n').length, rows.length + 3); // '[', a line per row, ']', ''
+  assert.equal(JSON.parse(text), rows);
+  // Own pids: always this process (plus the tsx CLI above it when there is one).
+  const own = ownPids();
+  assert.ok(own.has(process.pid));
+  const mine = { ...rows[0], owners: [{ pid: process.pid, program: 'node' }] };
+  const shared = { ...rows[0], owners: [{ pid: process.pid, program: 'node' }, { pid: 1, program: 'init' }] };
+  assert.equal(withoutOwn([mine, shared, rows[1]], new Set([process.pid])), [shared, rows[1]]);
+});
 
 const ssTest = needs(test, 'ss', hasProc && hasSs ? undefined : 'needs /proc/net and ss');
 
