@@ -19,6 +19,7 @@ import { Failure } from '../lib/errors.ts';
 import { formatTable } from '../lib/kernel/format.ts';
 import { insidePrivateNamespace, onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
 import { LEAK_ENV, runCloseTour, runLeakServer } from '../lib/serve/closetour.ts';
+import { runtimeName } from '../lib/runtime.ts';
 
 const NAME = 'close-tour';
 const HELP = `Usage: close-tour [--capture] [--json]
@@ -50,6 +51,8 @@ else await runMain(NAME, async () => {
 
   let where = 'private';
   try {
+    // Bun closes the inherited control pipe (fd 3) that lib/netns.ts keeps the inner process alive by.
+    if (runtimeName() === 'bun') throw new Failure('Bun cannot keep the namespace\'s control pipe open');
     const code = await runInPrivateNamespace(NAME);
     if (code !== null) {
       process.exitCode = code;

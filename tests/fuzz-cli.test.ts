@@ -195,7 +195,7 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
           /listening on .+ \((tcp|udp|unix)\)/.test(stderr) ||
           (args.some((a) => a === '--watch' || a.startsWith('--watch=')) && stdout.length > 0) ||
           /^\$ listen-only/m.test(stdout) || // handshake-tour under way
-          (path.basename(file) === 'syn-queue.mjs' && /^## Step 1/m.test(stdout)); // syn-queue in its namespace
+          (['syn-queue.mjs', 'close-tour.mjs'].includes(path.basename(file)) && /^## Step 1/m.test(stdout)); // syn-queue, close-tour under way
         if (verdict === null && longRunning) {
           verdict = 'started';
           killGroup();
@@ -211,7 +211,7 @@ test(`every script, ${VECTORS} random argument vectors each: exit 0/1/2, no stac
       });
       const timer = setTimeout(() => {
         // handshake-tour with valid flags runs a whole tour: busy, not hung, if it is printing.
-        if (verdict === null) verdict = stdout.length > 0 && ['handshake-tour.mjs', 'syn-queue.mjs'].includes(path.basename(file)) ? 'started' : 'hang';
+        if (verdict === null) verdict = stdout.length > 0 && ['handshake-tour.mjs', 'syn-queue.mjs', 'close-tour.mjs'].includes(path.basename(file)) ? 'started' : 'hang';
         killGroup();
       }, DEADLINE_MS);
       child.on('close', (code) => {
@@ -334,8 +334,8 @@ cp.spawn = function (...args) {
   return realSpawn.apply(this, args);
 };
 syncBuiltinESMExports();
-// syn-queue with valid flags re-runs itself under unshare at once: the same.
-const tour = file.endsWith('handshake-tour.mjs') || file.endsWith('syn-queue.mjs');
+// syn-queue and close-tour with valid flags re-run themselves under unshare at once: the same.
+const tour = file.endsWith('handshake-tour.mjs') || file.endsWith('syn-queue.mjs') || file.endsWith('close-tour.mjs');
 const active = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap').length;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const signals = ['SIGINT', 'SIGTERM'];

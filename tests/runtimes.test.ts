@@ -212,6 +212,16 @@ const CASES: Record<string, Case> = {
     assert.is(held.length, 1, result.stdout);
   },
 
+  'close-tour': async (rt) => {
+    // Re-runs itself under unshare and starts its leaking server with the same runtime.
+    const result = await runScriptOn(rt, 'close-tour', ['--json'], { deadlineMs: 30000 });
+    assert.is(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { steps: Array<{ rows: Array<{ state: string; pid: number | null; timerSeconds: number | null }>; leakPid?: number }> };
+    assert.ok(doc.steps[1].rows.some((row) => row.state === 'FIN_WAIT2'), result.stdout);
+    assert.ok(doc.steps[2].rows.some((row) => row.state === 'TIME_WAIT' && row.timerSeconds !== null), result.stdout);
+    assert.ok(doc.steps[5].rows.some((row) => row.state === 'CLOSE_WAIT' && row.pid === doc.steps[5].leakPid), result.stdout);
+  },
+
   syscalls: async (rt) => {
     const server = net.createServer((socket) => socket.pipe(socket));
     server.listen(0, '127.0.0.1');
