@@ -106,6 +106,10 @@ async function main() {
     try {
       const { register } = await import('tsx/esm/api');
       register();
+      // A tool that starts itself or a sibling again (the namespace tools
+      // re-run under unshare, handshake-tour runs listen-only) passes on
+      // process.execArgv: make it carry the loader, as `node --import tsx` would.
+      process.execArgv.push('--import', import.meta.resolve('tsx'));
     } catch (error) {
       if (/** @type {{ code?: string }} */ (error).code !== 'ERR_MODULE_NOT_FOUND') throw error;
       process.stderr.write('socket-lab: error: tsx is not installed in this clone (ERR_MODULE_NOT_FOUND); run npm install first\n');
