@@ -218,6 +218,14 @@ BEHAVIOURS.syscalls = async () => {
   }
 };
 
+// close-tour re-runs the bundle itself (under unshare, and as its leaking server).
+BEHAVIOURS['close-tour'] = async () => {
+  const result = await run('close-tour', ['--json']);
+  assert.is(result.code, 0, result.stderr);
+  const doc = JSON.parse(result.stdout) as { steps: Array<{ rows: Array<{ state: string; pid: number | null }>; leakPid?: number }> };
+  assert.ok(doc.steps[5].rows.some((row) => row.state === 'CLOSE_WAIT' && row.pid === doc.steps[5].leakPid), result.stdout);
+};
+
 async function readAllText(socket: net.Socket): Promise<string> {
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
