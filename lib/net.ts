@@ -10,6 +10,7 @@ import nodePath from 'node:path';
 import { once } from 'node:events';
 import { AF_INET, addressFamily, formatEndpoint } from './wire/address.ts';
 import { Failure, describeError, errorCode } from './errors.ts';
+import { watchLaunchers } from './runtime.ts';
 import { portHolders } from './kernel/holder.ts';
 
 export type Transport = 'tcp' | 'udp' | 'unix';
@@ -194,18 +195,29 @@ function socketId(socket: net.Socket): number {
 }
 
 /**
- * Calls `stop` once on the first SIGINT or SIGTERM. A second signal while
- * stopping exits at once, as a user pressing Ctrl-C twice expects.
+ * Calls `stop` once on the first SIGINT or SIGTERM, or when the launcher the
+ * user started (npx, npm start, the shebang's `npx tsx`) exits: a `kill $!`
+ * reaches npm, not this process, and npm leaves it orphaned. A second signal
+ * while stopping exits at once, as a user pressing Ctrl-C twice expects. A
+ * stop that fails is reported as runMain reports errors (one line, exit 1).
  */
 export function onShutdown(stop: (signal: NodeJS.Signals) => void | Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
-    void stop(signal);
+    Promise.resolve()
+      .then(() => stop(signal))
+      .catch((error: unknown) => {
+        // Thrown outside the promise: runMain's guard prints it and exits 1.
+        process.nextTick(() => {
+          throw error;
+        });
+      });
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  watchLaunchers(() => handler('SIGHUP'));
 }
 
 export interface ConnectOptions {

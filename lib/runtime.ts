@@ -5,6 +5,7 @@
 // differs in a way a script cannot paper over, the script says so through
 // `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
 // figures or a stack trace.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Failure } from './errors.ts';
 
@@ -75,4 +76,71 @@ export function siblingCommand(name: string, fromUrl: string): string[] {
   // Node >= 22.18 strips the types itself (`node scripts/X.ts`, nothing installed).
   const strips = (process.features as { typescript?: string | false }).typescript;
   return strips ? [process.execPath, file] : [process.execPath, '--import', 'tsx', file];
+}
+
+/**
+ * The launchers between the user and this process: `npm exec`/`npm start`
+ * (what `npx` and the shebang's `env -S npx tsx` become), the `sh -c` npm
+ * runs, and tsx's own parent node. A signal sent to the pid the shell shows
+ * (`kill $!`) reaches the outermost of them, not this script; npm then exits
+ * and leaves the script orphaned. Walks up from the parent while the
+ * process looks like a launcher; empty when started directly.
+ * @example launcherPids() // [11281, 11280, 11268] under `npx tsx scripts/listen-only.ts`
+ */
+export function launcherPids(): number[] {
+  const pids: number[] = [];
+  let pid = process.ppid;
+  while (pid > 1 && pids.length < 8) {
+    let args: string[];
+    let parent: number;
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // The command name may hold spaces and parentheses: the ppid follows the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break; // not Linux, or the parent is already gone
+    }
+    if (!isLauncher(args)) break;
+    pids.push(pid);
+    pid = parent;
+  }
+  return pids;
+}
+
+function isLauncher(args: string[]): boolean {
+  if (args.length === 0) return false;
+  if (/^npm (exec|start|run|run-script|x|test)\b/.test(args[0])) return true; // npm's process title
+  if (args.some((arg) => /(^|\/)(npx|npm|tsx)$|\/(npx|npm)-cli\.js$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg))) return true;
+  const shell = /(^|\/)(sh|dash|bash)$/.test(args[0]) && args[1] === '-c';
+  return shell && /\b(tsx|npm|npx)\b/.test(args.slice(2).join(' '));
+}
+
+/**
+ * Calls `onGone` once when any launcher above this process exits (the user
+ * killed the pid their shell printed, or closed what started it), so a
+ * server never outlives the command the user ran and keeps its port. Polls
+ * every 250 ms without keeping the process alive. Returns a stop function.
+ */
+export function watchLaunchers(onGone: () => void): () => void {
+  const pids = launcherPids();
+  if (pids.length === 0) return () => {};
+  const startPpid = process.ppid;
+  const timer = setInterval(() => {
+    const gone = process.ppid !== startPpid || pids.some((pid) => !alive(pid));
+    if (!gone) return;
+    clearInterval(timer);
+    onGone();
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
 }

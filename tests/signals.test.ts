@@ -9,7 +9,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { startScript, withDeadline } from './helpers.ts';
+import { startCommand, startScript, withDeadline } from './helpers.ts';
 
 const CLIENTS = 100;
 
@@ -125,5 +125,49 @@ test('talk-server and http-hello: SIGTERM with clients connected -> exit 0, no l
     http.child.kill('SIGKILL');
   }
 });
+
+// However the README starts a server, a signal to the pid the shell printed
+// (`kill $!`: npm's, not the script's) or that process dying stops the
+// server: no orphan keeps the port.
+const LAUNCHES: Array<[string, string, string[]]> = [
+  ['npx tsx', 'npx', ['tsx', 'scripts/echo-server.ts', '--port', '0']],
+  ['the shebang', './scripts/echo-server.ts', ['--port', '0']],
+  ['npm start', 'npm', ['start', '--silent', '--', '--port', '0']],
+];
+const portFree = (port: number) => !ss(['-ltnH', `sport = :${port}`]).trim();
+const orphans = (port: number) =>
+  fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/echo-server.ts') &&
+        fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`SOCKET_LAB_SIGNAL_TEST=${port}`);
+    } catch {
+      return false;
+    }
+  });
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return check();
+}
+
+for (const [how, command, args] of LAUNCHES) {
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    test(`${how}: ${signal} to the pid the shell sees stops the server, port free, no orphan`, async () => {
+      const tag = String(process.pid * 10 + LAUNCHES.findIndex(([h]) => h === how) + (signal === 'SIGKILL' ? 5 : 0));
+      const server = startCommand(command, args, { env: { SOCKET_LAB_SIGNAL_TEST: tag } });
+      try {
+        const { port } = await server.listening(30000);
+        assert.ok(orphans(Number(tag)).length > 0, 'the server process is found by its tag');
+        process.kill(server.pid, signal);
+        // The launchers' pipes close only when the last of them exits: wait on the kernel's view.
+        assert.ok(await until(() => portFree(port), 10000), `port ${port} still held after ${signal} to ${how}`);
+        assert.ok(await until(() => orphans(Number(tag)).length === 0, 10000), `orphans: ${orphans(Number(tag))}`);
+      } finally {
+        for (const pid of orphans(Number(tag))) process.kill(Number(pid), 'SIGKILL');
+        await server.stop('SIGKILL').catch(() => {});
+      }
+    });
+  }
+}
 
 test.run();
