@@ -121,6 +121,23 @@ test('trimmed PATH: unshare not found, the package named, exit 1', async () => {
   assert.match(result.stderr, /^syn-queue: error: unshare not found on PATH, \/usr\/sbin or \/sbin: install it \(Debian package util-linux\)\n$/);
 });
 
+(unprivileged ? test.skip : test)('user namespaces refused (an unshare that fails as a locked-down system does): the fix in one line, exit 1', async () => {
+  // A stand-in first on PATH: unshare's own words on a system with user namespaces off.
+  const dir = fs.mkdtempSync('/tmp/syn-queue-fake-');
+  fs.writeFileSync(`${dir}/unshare`, '#!/bin/sh\necho "unshare: unshare failed: No space left on device" >&2\nexit 1\n', { mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+  try {
+    const result = await runCommand('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, '--import', 'tsx', SCRIPT], {
+      deadlineMs: 20000,
+      env: { HOME: '/tmp', PATH: `${dir}:${process.env.PATH}` },
+    });
+    assert.is(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^syn-queue: error: user namespaces refused for this user \(unshare: unshare failed: No space left on device\): run it as root, or allow unprivileged user namespaces\n$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Pids of processes whose environment holds the marker. */
 function marked(marker: string): number[] {
   const pids: number[] = [];
