@@ -15,7 +15,7 @@
 //   npx tsx scripts/netstat.ts --tcp --listening --json
 //   npx tsx scripts/netstat.ts --state time-wait --watch 2
 import { exitCodesHelp, parseCli, parseNumber, parsePort, runMain } from '../lib/cli.ts';
-import { Failure, UsageError, errorCode } from '../lib/errors.ts';
+import { Failure, UsageError } from '../lib/errors.ts';
 import { onShutdown } from '../lib/net.ts';
 import { COUNTER_MEANINGS, LESSON_COUNTERS, counterDeltas, formatCounters, readCounters, type Counters } from '../lib/kernel/counters.ts';
 import { currentContext, explain } from '../lib/kernel/explain.ts';
@@ -117,12 +117,8 @@ function takeOptionalValue(argv: string[], flag: string): { present: boolean; va
   return { present, value, rest };
 }
 
-// `netstat.ts | head` closes stdout early: stop quietly, as netstat does.
-process.stdout.on('error', (error) => {
-  if (errorCode(error) === 'EPIPE') process.exit(0);
-  throw error;
-});
-
+// `netstat | head` (EPIPE: quietly, 0) and `netstat > /dev/full` (one line,
+// exit 1) are runMain's: it guards stdout for every script.
 await runMain(NAME, async () => {
   const watchFlag = takeOptionalValue(process.argv.slice(2), '--watch');
   const args = parseCli(

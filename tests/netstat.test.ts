@@ -459,6 +459,26 @@ subprocess.run('${netstat.replaceAll('"', '\\"')} --port 8001 --explain', shell=
   },
 );
 
+test('stdout full: one line, exit 1; stdout closed early (| head): quiet, exit 0', async () => {
+  if (!hasProc) return;
+  const { spawnSync } = await import('node:child_process');
+  for (const args of [[], ['--json'], ['-s'], ['--explain']]) {
+    const full = fs.openSync('/dev/full', 'w');
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/netstat.ts'), ...args], {
+        cwd: ROOT, stdio: ['ignore', full, 'pipe'], timeout: 30_000,
+      });
+      assert.is(result.status, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.is(result.stderr.toString(), 'netstat: error: stdout: no space left on device (ENOSPC)\n');
+    } finally {
+      fs.closeSync(full);
+    }
+  }
+  const head = await runCommand('sh', ['-c', `${JSON.stringify(process.execPath)} --import tsx scripts/netstat.ts --unix | head -1; exit $(( $? ))`]);
+  assert.is(head.code, 0);
+  assert.is(head.stderr, '');
+});
+
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
   for (const args of [
     ['--port', 'abc'],
