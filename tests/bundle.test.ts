@@ -218,6 +218,14 @@ BEHAVIOURS.syscalls = async () => {
   }
 };
 
+// syn-queue re-runs the bundle itself under unshare: one client held in SYN_RECV, then let in.
+BEHAVIOURS['syn-queue'] = async () => {
+  const result = await run('syn-queue', ['--clients', '1', '--release', 'data', '--json']);
+  assert.is(result.code, 0, result.stderr);
+  const doc = JSON.parse(result.stdout) as { port: number; steps: Array<{ rows: Array<{ state: string; localPort: number }> }> };
+  assert.is(doc.steps[1].rows.filter((row) => row.localPort === doc.port && row.state === 'SYN_RECV').length, 1, result.stdout);
+};
+
 // close-tour re-runs the bundle itself (under unshare, and as its leaking server).
 BEHAVIOURS['close-tour'] = async () => {
   const result = await run('close-tour', ['--json']);
