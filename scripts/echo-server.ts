@@ -55,7 +55,11 @@ by net.core.somaxconn) wait for accept(); \`ss -ltn\` shows it as Send-Q.
 
 When ready it prints "listening on HOST:PORT (tcp|udp)" or "listening on PATH
 (unix)" on stderr, then "open SRC -> DST" and "close SRC -> DST (N bytes)" per
-connection. Ctrl-C or SIGTERM closes everything, prints a summary and exits 0.
+connection, "reset SRC -> DST (N bytes)" when the client reset it, and "reset
+before accept" for one reset while it waited in the accept queue (its address
+is gone with it). UDP logs "from SRC -> DST (N bytes)" per datagram (the
+address recvfrom() returned) unless --quiet. With --hex each
+sender's bytes follow a "SRC -> DST:" line and have their own offsets. Ctrl-C or SIGTERM closes everything, prints a summary and exits 0.
 A denied TCP client is closed at once ("deny SRC -> DST"); a denied datagram
 is dropped. UDP datagrams from the source port of a service that answers on
 its own (echo 7, daytime 13, qotd 17, chargen 19, time 37, DNS 53, NTP 123,
@@ -90,14 +94,17 @@ async function main(): Promise<void> {
   }
   const { host, port, acl } = parseListenFlags(flags, 8001);
   const log = (line: string) => process.stderr.write(line + '\n');
-  const copy = flags.quiet ? null : new DataCopy(process.stdout, { hex: flags.hex, log });
+  // The copy writes fd 1 through a stream of its own: a closed stdout (EPIPE)
+  // must stop the copy, not end the server (runMain ends a script on it).
+  const stdout = fs.createWriteStream('', { fd: 1, autoClose: false });
+  const copy = flags.quiet ? null : new DataCopy(stdout, { hex: flags.hex, log });
 
   let stats: EchoStats;
   let stop: () => Promise<void>;
   let summary: () => string;
   if (flags.udp) {
     const { socket, endpoint } = await bindUdp(host, port);
-    stats = echoDatagrams(socket, { copy, log, acl });
+    stats = echoDatagrams(socket, { copy, log, acl, logDatagrams: !flags.quiet });
     announceListening(endpoint, 'udp');
     stop = () =>
       new Promise((resolve) => {

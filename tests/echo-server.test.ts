@@ -84,7 +84,7 @@ test('200 concurrent clients each get their own bytes back', async () => {
   await withDeadline(Promise.all(clients), 30000, '200 clients');
 });
 
-test('a client that resets mid-stream does not disturb the others', async () => {
+test('a client that resets mid-stream does not disturb the others, and its close line says reset', async () => {
   const good = await connect(port);
   const goodData = crypto.randomBytes(1 << 20);
   const goodReply = readBytes(good, goodData.length, 15000);
@@ -96,7 +96,8 @@ test('a client that resets mid-stream does not disturb the others', async () => 
   bad.write(crypto.randomBytes(1 << 20));
   await readBytes(bad, 1); // the server is echoing to it now
   bad.resetAndDestroy(); // RST in the middle of the stream
-  await server.waitForStderr(new RegExp(`close 127\\.0\\.0\\.1:${badPort} -> `));
+  await server.waitForStderr(new RegExp(`reset 127\\.0\\.0\\.1:${badPort} -> 127\\.0\\.0\\.1:${port} \\(\\d+ bytes\\)\\n`));
+  assert.not.match(server.stderr, new RegExp(`close 127\\.0\\.0\\.1:${badPort} `));
 
   good.write(goodData.subarray(1 << 19));
   assert.is(sha256(await goodReply), sha256(goodData));
@@ -280,7 +281,7 @@ test('stdout gets the client data; --hex gives a hexdump -C view', async () => {
     await echoOnce(p1, Buffer.from('copied\n'));
     await plain.waitForStdout(/^copied\n$/);
     await echoOnce(p2, Buffer.from('hello\n'));
-    await hex.waitForStdout(/^00000000  68 65 6c 6c 6f 0a {33}\|hello\.\|\n$/);
+    await hex.waitForStdout(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+:\n00000000  68 65 6c 6c 6f 0a {33}\|hello\.\|\n$/);
   } finally {
     await Promise.all([plain.stop(), hex.stop()]);
   }
@@ -461,6 +462,71 @@ needs(test, 'ss', missingCommand('ss', ['-V']))('the backlog --help states is th
   assert.is(columns[0], 'LISTEN', ss.stdout);
   assert.is(Number(columns[2]), Math.min(stated, somaxconn), ss.stdout);
   assert.is(columns[3], `127.0.0.1:${port}`);
+});
+
+const RESET_CLIENTS = `
+import socket, struct, sys
+for _ in range(10):
+    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.close()  # RST at once, before the server's accept() runs
+`;
+
+needs(test, 'python3', missingCommand('python3'))('a connection reset before accept() is logged as such, never as open ?:0; every one ends in a reset line', async () => {
+  const proc = startScript('echo-server', ['--port', '0', '--quiet']);
+  try {
+    const { port: p } = await proc.listening();
+    const run = await runCommand('python3', ['-c', RESET_CLIENTS, String(p)]);
+    assert.is(run.code, 0, run.stderr);
+    await proc.waitFor(() => (proc.stderr.match(/^(reset before accept|reset 127)/gm) ?? []).length === 10, '10 reset lines', 10000);
+    assert.not.match(proc.stderr, /\?:0|^close /m);
+    const early = proc.stderr.match(/^reset before accept: a connection to 127\.0\.0\.1:\d+ was reset by its peer while it waited in the accept queue; its address is gone with it$/gm) ?? [];
+    const opened = proc.stderr.match(/^open 127\.0\.0\.1:\d+ -> /gm) ?? [];
+    assert.is(early.length + opened.length, 10, proc.stderr);
+    console.log(`  reset before accept: ${early.length} of 10 (the rest accepted first, then reset)`);
+  } finally {
+    await proc.stop();
+  }
+});
+
+test('UDP logs from SRC per datagram (none with --quiet); --hex labels each sender, offsets per sender', async () => {
+  const udp = startScript('echo-server', ['--udp', '--port', '0', '--hex']);
+  const quiet = startScript('echo-server', ['--udp', '--port', '0', '--quiet']);
+  const a = dgram.createSocket('udp4');
+  const b = dgram.createSocket('udp4');
+  try {
+    const [{ port: p }, { port: q }] = await Promise.all([udp.listening(), quiet.listening()]);
+    a.bind(0, '127.0.0.1');
+    b.bind(0, '127.0.0.1');
+    await Promise.all([once(a, 'listening'), once(b, 'listening')]);
+    const pa = a.address().port;
+    const pb = b.address().port;
+    const send = async (socket: dgram.Socket, text: string, to: number) => {
+      const reply = once(socket, 'message');
+      socket.send(text, to, '127.0.0.1');
+      await withDeadline(reply, 5000, 'echo');
+    };
+    await send(a, 'aaaa', p);
+    await send(b, 'bb', p);
+    await send(a, 'cc', p);
+    await send(a, 'quiet', q);
+    const dst = `127.0.0.1:${p}`;
+    await udp.waitForStderr(new RegExp(`from 127\\.0\\.0\\.1:${pa} -> ${dst} \\(2 bytes\\)\\n`));
+    assert.match(udp.stderr, `from 127.0.0.1:${pa} -> ${dst} (4 bytes)\nfrom 127.0.0.1:${pb} -> ${dst} (2 bytes)\nfrom 127.0.0.1:${pa} -> ${dst} (2 bytes)\n`);
+    await udp.waitFor(() => udp.stdout.split('\n').length >= 7, 'three labelled dumps', 5000);
+    assert.is(
+      udp.stdout,
+      `127.0.0.1:${pa} -> ${dst}:\n00000000  61 61 61 61                                       |aaaa|\n` +
+        `127.0.0.1:${pb} -> ${dst}:\n00000000  62 62                                             |bb|\n` +
+        `127.0.0.1:${pa} -> ${dst}:\n00000004  63 63                                             |cc|\n`,
+    );
+    await quiet.stop();
+    assert.not.match(quiet.stderr, /from /);
+  } finally {
+    a.close();
+    b.close();
+    await Promise.all([udp.stop(), quiet.stop()]);
+  }
 });
 
 test('--port -1 says the range, not "needs a value"', async () => {

@@ -1,7 +1,9 @@
-// The echo server's core, as the lesson's loop `n = read(cfd); write(1, buf,
-// n); write(cfd, buf, n)` grown up: many clients at once, byte-exact, with
-// backpressure, half-close, an optional idle timeout and a connection cap,
-// plus the UDP form (each datagram back to its sender).
+// The TCP/Unix echo server, as the lesson's loop `n = read(cfd); write(1,
+// buf, n); write(cfd, buf, n)` grown up: many clients at once, byte-exact,
+// with backpressure, half-close, an optional idle timeout and a connection
+// cap, and a log that tells each connection's four-tuple story (open, close
+// or reset). The UDP form is lib/serve/udpecho.ts; the copy to stdout is
+// lib/serve/datacopy.ts.
 //
 // The hot path is one 'data' listener per connection that writes the chunk
 // back and pauses the socket when its send side is full, resuming on
@@ -9,15 +11,14 @@
 // machinery. Nothing is allocated or logged per chunk; a timer exists only
 // when an idle timeout was asked for.
 import net from 'node:net';
-import type dgram from 'node:dgram';
-import type { Writable } from 'node:stream';
 import { HexDumper } from '../wire/hexdump.ts';
-import { describeError, errorCode } from '../errors.ts';
 import { formatEndpoint } from '../wire/address.ts';
 import { fourTuple } from '../net.ts';
+import { endedByReset } from './reset.ts';
 import { adoptInPlaceReads, inPlaceReadsAvailable } from './fastecho.ts';
 import type { AccessList } from './acl.ts';
-import { RateLimitedLog, isReflectionPort, watchDescriptors } from './guard.ts';
+import type { DataCopy } from './datacopy.ts';
+import { RateLimitedLog, watchDescriptors } from './guard.ts';
 
 /** Counters of a server's life, for the summary line. */
 export interface EchoStats {
@@ -97,7 +98,17 @@ export class EchoServer {
 
   private accept(socket: net.Socket): void {
     socket.on('error', ignoreError); // a reset client must never crash the server
+    if (this.unixPath === undefined && socket.remoteAddress === undefined) {
+      // Reset while it waited in the accept queue: accept() returned it, but
+      // getpeername() fails (ENOTCONN): the peer's address is gone with it.
+      const local = socket.localAddress === undefined ? '?' : formatEndpoint(socket.localAddress, socket.localPort ?? 0);
+      this.log(`reset before accept: a connection to ${local} was reset by its peer while it waited in the accept queue; its address is gone with it`);
+      socket.destroy();
+      return;
+    }
     const tuple = fourTuple(socket, this.unixPath);
+    const local = { address: socket.localAddress, port: socket.localPort };
+    const remote = { address: socket.remoteAddress, port: socket.remotePort };
     if (this.acl !== null && !this.acl.allows(socket.remoteAddress)) {
       this.stats.denied++;
       this.denyLog.log(`deny ${tuple} (--allow/--deny)`);
@@ -117,6 +128,7 @@ export class EchoServer {
     const copy = this.copy;
     const dumper = copy?.hex ? new HexDumper() : null;
     let bytes = 0;
+    let reset = false;
     let sendFull = false; // our send buffer to this client is full
     let copyFull = false; // the copy (stdout) is backed up
     // The hot path, once per read(): count, write back, and say whether to
@@ -127,7 +139,7 @@ export class EchoServer {
       bytes += chunk.length;
       stats.bytes += chunk.length;
       if (!conn.write(chunk)) sendFull = true;
-      if (copy !== null && !copy.write(fast ? Buffer.from(chunk) : chunk, dumper, resumeFromCopy)) copyFull = true;
+      if (copy !== null && !copy.write(fast ? Buffer.from(chunk) : chunk, dumper, resumeFromCopy, tuple)) copyFull = true;
       return !sendFull && !copyFull;
     };
     const adopted = adoptInPlaceReads(socket, echo);
@@ -152,7 +164,18 @@ export class EchoServer {
     });
     // Half-close: the client sent FIN. end() queues our FIN behind the
     // echo still buffered, so nothing in flight is lost.
-    conn.on('end', () => conn.end());
+    // A reset libuv read as EOF (lib/serve/reset.ts) ends it at once.
+    conn.on('end', () => {
+      if (endedByReset(conn, local, remote, false)) {
+        reset = true;
+        conn.destroy();
+      } else {
+        conn.end();
+      }
+    });
+    conn.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') reset = true;
+    });
     if (this.idleMs > 0) {
       conn.setTimeout(this.idleMs, () => {
         this.log(`idle ${tuple} (no traffic for ${this.idleMs / 1000} s), closing`);
@@ -163,7 +186,7 @@ export class EchoServer {
       this.open.delete(conn);
       copy?.forget(resumeFromCopy);
       if (dumper) copy?.writeText(dumper.flush());
-      this.log(`close ${tuple} (${bytes} bytes)`);
+      this.log(`${reset ? 'reset' : 'close'} ${tuple} (${bytes} bytes)`);
     });
   }
 
@@ -179,122 +202,3 @@ export class EchoServer {
 }
 
 function ignoreError(): void {}
-
-/**
- * UDP echo on a bound socket: every datagram goes back to its sender
- * unchanged. Returns the counters (connections counts datagrams).
- */
-export function echoDatagrams(
-  socket: dgram.Socket,
-  options: { copy?: DataCopy | null; log?: (line: string) => void; acl?: AccessList | null } = {},
-): EchoStats {
-  const stats: EchoStats = { connections: 0, refused: 0, bytes: 0, denied: 0, reflected: 0 };
-  const acl = options.acl ?? null;
-  const copy = options.copy ?? null;
-  const dumper = copy?.hex ? new HexDumper() : null;
-  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  let warned = false;
-  const sent = (error: Error | null) => {
-    if (error && !warned) {
-      warned = true; // one line, not one per datagram
-      log(`cannot send a reply: ${describeError(error)}`);
-    }
-  };
-  socket.on('error', sent);
-  const dropLog = new RateLimitedLog(log);
-  const denyLog = new RateLimitedLog(log);
-  socket.on('message', (message, peer) => {
-    // The reflection guard: never answer another auto-answering service.
-    if (isReflectionPort(peer.port)) {
-      stats.reflected++;
-      dropLog.log(`drop datagram from ${formatEndpoint(peer.address, peer.port)}: source port ${peer.port} is an auto-answering UDP service (reflection guard)`);
-      return;
-    }
-    if (acl !== null && !acl.allows(peer.address)) {
-      stats.denied++;
-      denyLog.log(`deny datagram from ${formatEndpoint(peer.address, peer.port)} (--allow/--deny)`);
-      return;
-    }
-    stats.connections++;
-    stats.bytes += message.length;
-    socket.send(message, peer.port, peer.address, sent);
-    // UDP has no backpressure to apply: a copy that is backed up drops instead.
-    if (copy !== null) copy.write(message, dumper, null);
-  });
-  return stats;
-}
-
-/**
- * The copy of client data to stdout (the lesson's `write(STDOUT_FILENO)`),
- * raw or as a hex dump. It never crashes the server and never grows without
- * bound:
- * - when the output is backed up (a pipe nobody reads fast enough), `write`
- *   returns false and the connection pauses until the output drains: the
- *   copy is complete, and a slow reader slows the clients down (the lesson's
- *   blocking write() did the same). UDP cannot pause: its copies are
- *   dropped while the output is backed up, and the count is logged.
- * - when the output is closed (EPIPE: `echo-server | head`), copying stops
- *   with one log line and the echo goes on.
- */
-export class DataCopy {
-  readonly hex: boolean;
-  private readonly output: Writable;
-  private readonly log: (line: string) => void;
-  private readonly waiting = new Set<() => void>();
-  private closed = false;
-  private dropped = 0;
-
-  constructor(output: Writable, options: { hex?: boolean; log?: (line: string) => void } = {}) {
-    this.output = output;
-    this.hex = options.hex ?? false;
-    this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
-    output.on('error', (error) => this.close(error));
-    output.on('drain', () => this.wake());
-  }
-
-  /**
-   * Copies a chunk (through `dumper` when hex). Returns false when the output
-   * is full: the caller pauses and `resume` is called once it drains. With
-   * `resume` null (UDP) a chunk arriving while the output is full is dropped.
-   */
-  write(chunk: Buffer, dumper: HexDumper | null, resume: (() => void) | null): boolean {
-    if (this.closed) return true;
-    if (resume === null && this.output.writableNeedDrain) {
-      if (this.dropped === 0) this.log('stdout is backed up; dropping copies of datagrams until it drains');
-      this.dropped += chunk.length;
-      return true;
-    }
-    const ok = this.output.write(dumper ? dumper.push(chunk) + dumper.flush() : chunk);
-    if (ok) return true;
-    if (resume) this.waiting.add(resume);
-    return false;
-  }
-
-  /** Writes text (a final hex line) unless the output is closed. */
-  writeText(text: string): void {
-    if (!this.closed && text) this.output.write(text);
-  }
-
-  /** Forgets a waiting connection (it closed). */
-  forget(resume: () => void): void {
-    this.waiting.delete(resume);
-  }
-
-  private wake(): void {
-    if (this.dropped > 0) {
-      this.log(`stdout drained; ${this.dropped} bytes of datagrams were not copied`);
-      this.dropped = 0;
-    }
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const resume of waiting) resume();
-  }
-
-  private close(error: unknown): void {
-    if (this.closed) return;
-    this.closed = true;
-    const why = errorCode(error) === 'EPIPE' ? 'stdout was closed' : `stdout failed: ${describeError(error)}`;
-    this.log(`${why}; no longer copying client data (the echo goes on)`);
-    this.wake();
-  }
-}
