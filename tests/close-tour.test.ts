@@ -96,8 +96,8 @@ tcpdumpTest('--capture: the FIN, ACK and RST packets with the steps', async () =
 
 const gone = (pid: number) => !fs.existsSync(`/proc/${pid}`);
 
-for (const where of ['private', 'host'] as const) {
-  test(`Ctrl-C (SIGINT to the group) in the ${where} namespace: exit 130, no listener and no leaking server left`, async () => {
+for (const [where, to] of [['private', 'group'], ['host', 'group'], ['host', 'process']] as const) {
+  test(`SIGINT to the ${to} in the ${where} namespace: exit 130, no listener and no leaking server left`, async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}scripts/close-tour.ts`], {
       cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SOCKET_LAB_CLOSE_TOUR_HOLD_MS: '20000', ...(where === 'host' ? { PATH: '/nonexistent' } : {}) },
@@ -110,7 +110,7 @@ for (const where of ['private', 'host'] as const) {
     })(), 20000, `Step 6\n${stdout}`);
     const leakPid = Number(/The leaking server \(pid (\d+)\)/.exec(stdout)![1]);
     const listeners = [...stdout.matchAll(/^tcp\s+\d+\s+\S+\s+127\.0\.0\.1:(\d+)\s+0\.0\.0\.0:\*\s+LISTEN/gm)].map((m) => Number(m[1]));
-    process.kill(-child.pid!, 'SIGINT');
+    process.kill(to === 'group' ? -child.pid! : child.pid!, 'SIGINT');
     assert.is(await withDeadline(exited, 5000, 'exit'), 130);
     await withDeadline((async () => { while (!gone(leakPid)) await new Promise((r) => setTimeout(r, 20)); })(), 3000, 'the leaking server to go');
     if (where === 'host') {
