@@ -479,6 +479,25 @@ test('stdout full: one line, exit 1; stdout closed early (| head): quiet, exit 0
   assert.is(head.stderr, '');
 });
 
+needs(test, 'setpriv', isRoot ? missingCommand('setpriv', ['--version']) : 'needs root to run netstat as another user')(
+  'as another user, a listener whose owner cannot be seen is held by a process this user may not inspect',
+  async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const args = ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, '--import', 'tsx', 'scripts/netstat.ts', '--port', String(port), '--explain'];
+      const result = await runCommand('setpriv', args, { env: { HOME: os.tmpdir() } });
+      assert.is(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`127\\.0\\.0\\.1:${port} is listening \\(backlog 511, held by a process this user may not inspect\\)`));
+      assert.not.match(result.stdout, /held by no process/);
+    } finally {
+      server.close();
+    }
+  },
+);
+
 test('usage errors exit 2 with one line; --help exits 0; no /proc exits 1 with one line', async () => {
   for (const args of [
     ['--port', 'abc'],
