@@ -30,7 +30,7 @@ import path from 'node:path';
 import { Failure } from './errors.ts';
 import { runtimeName } from './runtime.ts';
 
-/** Set in the environment of the process re-run inside the namespace. */
+/** Set in the environment of the process re-run inside the namespace: the outer process's namespace. */
 export const INSIDE_ENV = 'SOCKET_LAB_NETNS';
 
 const PACKAGES: Record<string, string> = {
@@ -66,9 +66,25 @@ function needTool(name: string): string {
   return file;
 }
 
-/** Whether this process is the one re-run inside the private namespace. */
+/** This process's network namespace as /proc names it (`net:[4026531840]`), or null. */
+function netnsId(): string | null {
+  try {
+    return fs.readlinkSync('/proc/self/ns/net');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether this process is the one re-run inside the private namespace: the
+ * marker holds the outer process's namespace, and this one is another (so a
+ * marker copied into the host's environment cannot open the host to rules).
+ */
 export function insidePrivateNamespace(): boolean {
-  return process.env[INSIDE_ENV] === '1';
+  const outer = process.env[INSIDE_ENV];
+  if (!outer) return false;
+  const here = netnsId();
+  return here !== null && here !== outer;
 }
 
 function run(file: string, args: string[], timeoutMs = 5000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -125,7 +141,7 @@ function runUnder(unshare: string, args: string[]): Promise<{ started: boolean; 
   return new Promise((resolve) => {
     const child = childProcess.spawn(unshare, args, {
       stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
-      env: { ...process.env, [INSIDE_ENV]: '1' },
+      env: { ...process.env, [INSIDE_ENV]: netnsId() ?? 'unknown' },
     });
     let started = false;
     let unshareErrors = '';
