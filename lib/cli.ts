@@ -212,14 +212,39 @@ function guardProcess(name: string): void {
   process.on('uncaughtException', fatal);
   for (const stream of [process.stdout, process.stderr]) {
     stream.on?.('error', (error: unknown) => {
+      if (outputCode !== undefined) return; // once: later writes fail the same way
       const code = errorCode(error);
-      // The reader went away (head, less + q): nothing more to say, and no one to say it to.
-      if (code === 'EPIPE' || stream === process.stderr) process.exit(code === 'EPIPE' ? 0 : EXIT_FAILURE);
-      const words = code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : describeError(error);
-      printError(name, `stdout: ${words}`);
-      process.exit(EXIT_FAILURE);
+      // The reader went away (head, less + q): nothing more to say, exit 0 as head expects.
+      if (code === 'EPIPE') outputCode = 0;
+      else {
+        outputCode = EXIT_FAILURE;
+        const words = code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : describeError(error);
+        if (stream === process.stdout) printError(name, `stdout: ${words}`);
+      }
+      const exitCode = outputCode;
+      process.on('exit', () => {
+        process.exitCode = exitCode;
+      });
+      // A script that started servers or children stops them its own way first.
+      if (process.listenerCount('SIGTERM') > 0) {
+        setTimeout(() => process.exit(exitCode), 3000).unref();
+        process.emit('SIGTERM', 'SIGTERM');
+      } else {
+        process.exit(exitCode);
+      }
     });
   }
+}
+
+let outputCode: number | undefined;
+
+/**
+ * The exit code stdout's failure decided (0 when the reader closed it, 1
+ * when it was full), or undefined while stdout works. A script's own
+ * signal handler uses it instead of 130/143 when it is stopping for that.
+ */
+export function outputClosedCode(): number | undefined {
+  return outputCode;
 }
 
 /** Prints an error the way runMain does and returns the exit code for it. */

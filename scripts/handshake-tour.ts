@@ -16,7 +16,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { exitCodesHelp, outputClosedCode, parseCli, parseNumber, runMain } from '../lib/cli.ts';
+import { describeSynRetries, readRetrySettings } from '../lib/kernel/retries.ts';
+import { counterDeltas, readCounters } from '../lib/kernel/counters.ts';
 import { Failure } from '../lib/errors.ts';
 import { siblingCommand } from '../lib/runtime.ts';
 
@@ -32,7 +34,10 @@ server accept(), shows the view again, and stops everything it started.
 
 Ctrl-C stops the server and the clients and exits 130.
 
-${exitCodesHelp({ failures: 'a runtime failure (a step did not happen, stdout full, ...)', extra: ['130  stopped with Ctrl-C or SIGTERM (after stopping everything it started)'] })}`;
+${exitCodesHelp({ failures: 'a runtime failure (a step did not happen, stdout full, ...)', extra: ['130  stopped with Ctrl-C (143 with SIGTERM), after stopping everything it started'] })}`;
+
+// Set on Ctrl-C/SIGTERM: from then on nothing more goes to stdout.
+let stopping = false;
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -47,9 +52,15 @@ await runMain(NAME, async () => {
   // The other scripts run the way this one runs (tsx, a bundle, Deno or Bun).
   const server = $({ nothrow: true, cwd: here('.') })`${siblingCommand('listen-only', import.meta.url)} --port 0 --backlog ${backlog}`;
   let serverOut = '';
+  // The server's lines wait until the next view has been printed, so a line
+  // about a client never sits above a table older than it.
+  const serverLines: string[] = [];
   server.stdout.on('data', (chunk: Buffer) => {
-    for (const line of String(chunk).split('\n')) if (line.startsWith('accepted ')) out(`  server: ${line}`);
+    for (const line of String(chunk).split('\n')) if (line.startsWith('accepted ')) serverLines.push(`  server: ${line}`);
   });
+  const flushServer = () => {
+    for (const line of serverLines.splice(0)) out(line);
+  };
   server.stderr.on('data', (chunk: Buffer) => (serverOut += chunk));
 
   const running = () => !!server.child && server.child.exitCode === null && server.child.signalCode === null;
@@ -57,8 +68,17 @@ await runMain(NAME, async () => {
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    // RST (not FIN) so neither side is left in TIME_WAIT.
-    for (const client of clients) client.resetAndDestroy();
+    // RST (not FIN) so neither side is left in TIME_WAIT, and before the
+    // server stops: listen-only's worker closing an accepted socket first would
+    // be the active close, leaving TIME_WAIT on the server's side. A client
+    // still connecting is closed at once (resetAndDestroy() would wait for the
+    // connect, by which time the server may already have sent its FIN).
+    const closed = clients.map((client) => (client.destroyed ? Promise.resolve() : once(client, 'close').then(() => {})));
+    for (const client of clients) {
+      if (client.connecting || client.readyState !== 'open') client.destroy();
+      else client.resetAndDestroy();
+    }
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000))]);
     // process.kill(pid), not child.kill(): Deno's child.kill() marks the child as
     // ended by that signal at once, even when it handles it and keeps running.
     if (running()) {
@@ -67,11 +87,17 @@ await runMain(NAME, async () => {
       if (running()) process.kill(server.child!.pid!, 'SIGKILL');
     }
   };
+  // Stopping: nothing more goes to stdout (no half step, no netstat that the
+  // same Ctrl-C interrupted), and the exit code says why.
   process.on('SIGINT', () => {
+    stopping = true;
     process.stderr.write(`${NAME}: interrupted; stopping listen-only (pid ${server.pid}) and the clients\n`);
-    void cleanup().then(() => process.exit(130));
+    void cleanup().then(() => process.exit(outputClosedCode() ?? 130));
   });
-  process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  process.on('SIGTERM', () => {
+    stopping = true;
+    void cleanup().then(() => process.exit(outputClosedCode() ?? 143));
+  });
 
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -87,9 +113,13 @@ await runMain(NAME, async () => {
     const netstat = async () => {
       out(`$ netstat --port ${port} --explain`);
       const result = await $({ nothrow: true, cwd: here('.') })`${siblingCommand('netstat', import.meta.url)} --port ${port} --explain`;
-      out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${result.stderr.trim()})`));
+      if (stopping) return;
+      const why = result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`;
+      out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${why})`));
+      flushServer();
     };
     const connectClient = async (n: number, waitMs: number) => {
+      const before = readCounters();
       const client = net.connect(port, '127.0.0.1');
       client.on('error', () => {});
       clients.push(client);
@@ -101,7 +131,9 @@ await runMain(NAME, async () => {
         client.write(`hello from client ${n}\n`);
         out(`client ${n}: connect() returned: ${client.localAddress}:${client.localPort} -> 127.0.0.1:${port}; sent "hello from client ${n}\\n"`);
       } else {
-        out(`client ${n}: connect() has not returned after ${waitMs / 1000} s: the queue is full, the kernel dropped its SYN`);
+        const deltas = counterDeltas(before, readCounters());
+        const counted = ['ListenOverflows', 'ListenDrops'].map((name) => `${name} +${deltas[name] ?? 0}`).join(', ');
+        out(`client ${n}: connect() has not returned after ${waitMs / 1000} s: the queue is full, the kernel dropped its SYN (${counted} in /proc/net/netstat)`);
       }
       return ok;
     };
@@ -125,7 +157,7 @@ await runMain(NAME, async () => {
     await netstat();
     const late = clients.slice(backlog + 1);
     if (late.length > 0) {
-      out(`\n## Step ${total + 2}: the clients left in SYN_SENT get in when their SYN is retried (1, 3, 7 s ...)`);
+      out(`\n## Step ${total + 2}: the clients left in SYN_SENT get in when their SYN is re-sent: ${describeSynRetries(readRetrySettings())}`);
       const started = Date.now();
       const joined = await Promise.all(
         late.map((client) =>
@@ -139,6 +171,7 @@ await runMain(NAME, async () => {
       await netstat();
     }
     out(`\n## Done: the clients reset their connections, listen-only (pid ${pid}) stops`);
+    out('The half-open queue (SYN_RECV, before the handshake completes) is the next lesson: see `syn-queue`.');
   } finally {
     await cleanup();
   }
@@ -146,6 +179,7 @@ await runMain(NAME, async () => {
 });
 
 function out(text: string): void {
+  if (stopping) return;
   process.stdout.write(text + '\n');
 }
 

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { hasStackTrace, startScript } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { ROOT, hasStackTrace, startScript, withDeadline } from './helpers.ts';
 import { readSockets } from '../lib/kernel/table.ts';
 
 const hasProc = fs.existsSync('/proc/net/tcp');
@@ -15,6 +16,16 @@ function readStatus(pid: number): string {
     return '';
   }
 }
+// The tour's own sockets: its listener and the four-tuples of its clients
+// (from its client lines and the server's accepted lines), whatever else uses the port range.
+const ownSockets = (port: number, text: string) => {
+  const clientPorts = new Set(
+    [...text.matchAll(/127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:(\d+)/g)].filter((m) => Number(m[2]) === port).map((m) => Number(m[1])),
+  );
+  return socketsOn(port).filter(
+    (row) => row.localPort === port && (row.remotePort === 0 || clientPorts.has(row.remotePort!)) || (row.remotePort === port && clientPorts.has(row.localPort!)),
+  );
+};
 const socketsOn = (port: number) =>
   readSockets({ tcp: true, udp: false, unix: false }).filter((row) => row.localPort === port || row.remotePort === port);
 
@@ -43,9 +54,49 @@ test('runs to the end: queue grows, SYN_SENT beyond backlog + 1, accept, then no
     assert.match(text, /listen-only exited with code 0/);
     assert.not.ok(hasStackTrace(tour.stderr));
     assert.ok(await until(() => !alive(pid), 5000), `listen-only ${pid} still running`);
-    assert.ok(await until(() => socketsOn(port).length === 0, 5000), JSON.stringify(socketsOn(port)));
+    // No TIME_WAIT either: the clients reset before listen-only closes anything.
+    assert.ok(await until(() => ownSockets(port, text).length === 0, 5000), JSON.stringify(ownSockets(port, text)));
+    assert.match(text, /SYN is re-sent: at about [\d, ]+ s, then connect\(\) fails with ETIMEDOUT at about \d+ s \(tcp_syn_retries \d+, tcp_syn_linear_timeouts \d+\)/);
+    assert.not.match(text, /1, 3, 7 s/);
+    assert.match(text, /the kernel dropped its SYN \(ListenOverflows \+\d+, ListenDrops \+\d+ in \/proc\/net\/netstat\)/);
+    assert.match(text, /see `syn-queue`/);
+    // A server line comes after the table it follows, never above a view still showing that client in SYN_SENT.
+    const late = text.split('## Step ').find((part) => part.startsWith(`${1 + 2 + 1}:`)) ?? '';
+    const acceptedAt = late.indexOf('server: accepted');
+    if (acceptedAt >= 0) assert.ok(late.lastIndexOf('$ netstat') < acceptedAt, late);
   } finally {
     await tour.stop('SIGKILL').catch(() => {});
+  }
+});
+
+test('Ctrl-C in a terminal (SIGINT to the whole process group): no "netstat failed", no new step, exit 130', async () => {
+  if (!hasProc) return;
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}scripts/handshake-tour.ts`, '--backlog', '2'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    // Interrupt while a netstat runs: the same Ctrl-C reaches it.
+    assert.ok(await until(() => /## Step 2: client 2 connects[\s\S]*\$ netstat/.test(stdout), 30000), stdout);
+    const pid = Number(/# pid (\d+)/.exec(stdout)?.[1]);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+) \(tcp\)/.exec(stdout)?.[1]);
+    const seen = stdout.length;
+    process.kill(-child.pid!, 'SIGINT');
+    assert.is(await withDeadline(exited, 10000, 'tour exit'), 130, stderr);
+    assert.not.match(stdout, /netstat failed/);
+    assert.not.match(stdout.slice(seen), /## /, stdout.slice(seen));
+    assert.ok(await until(() => !alive(pid), 5000), `listen-only ${pid} still running`);
+    assert.ok(await until(() => socketsOn(port).length === 0, 5000), JSON.stringify(socketsOn(port)));
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {}
   }
 });
 
