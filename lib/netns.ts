@@ -305,7 +305,13 @@ export interface Capture {
 export async function startCapture(filter: string, deadlineMs = 5000): Promise<Capture | string> {
   const tcpdump = findTool('tcpdump');
   if (!tcpdump) return 'tcpdump not found on PATH, /usr/sbin or /sbin (Debian package tcpdump): no capture';
-  const child: ChildProcess = childProcess.spawn(tcpdump, ['-i', 'lo', '-l', '-n', '-nn', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-i', 'lo', '-l', '-n', '-nn', '--immediate-mode', filter];
+  // setpriv --pdeathsig: tcpdump dies with this process even if it is SIGKILLed alone
+  // (an idle capture would otherwise keep the namespace alive, reparented to init).
+  const setpriv = findTool('setpriv');
+  const child: ChildProcess = setpriv
+    ? childProcess.spawn(setpriv, ['--pdeathsig', 'KILL', '--', tcpdump, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : childProcess.spawn(tcpdump, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {

@@ -158,7 +158,17 @@ async function noneLeft(marker: string): Promise<void> {
   })(), 5000, `processes with ${marker} to be gone: ${marked(marker).join(', ')}`);
 }
 
-for (const how of ['SIGKILL to the group', 'SIGKILL to the outer process', 'Ctrl-C (SIGINT to the group)'] as const) {
+/** The marked process whose parent is unshare: the inner one, inside the namespace. */
+function innerPid(marker: string): number {
+  for (const pid of marked(marker)) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (fs.readFileSync(`/proc/${ppid}/comm`, 'utf8').trim() === 'unshare') return pid;
+  }
+  throw new Error('no inner process found');
+}
+
+for (const how of ['SIGKILL to the group', 'SIGKILL to the outer process', 'SIGKILL to the inner process', 'Ctrl-C (SIGINT to the group)'] as const) {
   tcpdumpTest(`${how} during the hold: exit as expected, no process left in the namespace`, async () => {
     const marker = `SYN_QUEUE_TEST_${randomUUID()}`;
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--capture'], {
@@ -173,6 +183,7 @@ for (const how of ['SIGKILL to the group', 'SIGKILL to the outer process', 'Ctrl
     assert.ok(marked(marker).length >= 3, 'outer, unshare, inner and tcpdump carry the marker');
     if (how === 'SIGKILL to the group') process.kill(-child.pid!, 'SIGKILL');
     else if (how === 'SIGKILL to the outer process') process.kill(child.pid!, 'SIGKILL');
+    else if (how === 'SIGKILL to the inner process') process.kill(innerPid(marker), 'SIGKILL');
     else process.kill(-child.pid!, 'SIGINT');
     const exit = await withDeadline(exited, 5000, 'exit');
     if (how.startsWith('Ctrl-C')) assert.is(exit.code, 130);
