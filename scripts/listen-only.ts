@@ -52,6 +52,9 @@ ${aclHelp(19)}
   -h, --help       this help
 
 SIGUSR2 accepts everything queued at once and keeps accepting until Ctrl-C.
+It prints its own pid when ready (\`pid N: kill -USR2 N accepts now\`): signal
+that one. Under npx, npm start or the shebang, \`$!\` is npm's pid, not
+listen-only's (killing npm, or npm exiting, stops listen-only as well).
 
 ${exitCodesHelp({ server: true })}`;
 
@@ -164,6 +167,7 @@ await runMain(NAME, async () => {
   process.on('SIGUSR2', () => void acceptNow());
   // Ready only now, with every handler in place: a client or a signal may follow at once.
   announceListening(server.endpoint, 'tcp');
+  process.stderr.write(`pid ${process.pid}: kill -USR2 ${process.pid} accepts now; Ctrl-C or kill ${process.pid} stops\n`);
   printQueue();
 
   if (holdSeconds !== null) {

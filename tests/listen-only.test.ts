@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
-import { hasStackTrace, runScript, startScript, withDeadline } from './helpers.ts';
+import { hasStackTrace, runScript, startCommand, startScript, withDeadline } from './helpers.ts';
 import { attachOwners, readSockets } from '../lib/kernel/table.ts';
 
 const hasProc = fs.existsSync('/proc/net/tcp');
@@ -141,7 +141,7 @@ test('errors: bad flags exit 2, a port in use exits 1, one line each', async () 
     const port = (busy.address() as net.AddressInfo).port;
     const result = await runScript('listen-only', ['--port', String(port)]);
     assert.is(result.code, 1);
-    assert.match(result.stderr, /^listen-only: error: cannot listen on 127\.0\.0\.1:\d+: address already in use \(EADDRINUSE\); .+\n$/);
+    assert.match(result.stderr, /^listen-only: error: cannot listen on 127\.0\.0\.1:\d+: address already in use \(EADDRINUSE\)(, held by [^;]+)?; .+\n$/);
     assert.not.ok(hasStackTrace(result.stderr));
   } finally {
     busy.close();
@@ -149,6 +149,29 @@ test('errors: bad flags exit 2, a port in use exits 1, one line each', async () 
   const help = await runScript('listen-only', ['--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /--backlog N/);
+});
+
+test('prints its own pid; under npx, kill -USR2 to that pid reaches listen-only; killing npx stops it (no orphan)', async () => {
+  if (!hasProc) return;
+  const proc = startCommand('npx', ['tsx', 'scripts/listen-only.ts', '--port', '0', '--backlog', '1']);
+  const clients: net.Socket[] = [];
+  let pid = 0;
+  try {
+    const { port } = await proc.listening(30000);
+    pid = Number((await proc.waitForStderr(/pid (\d+): kill -USR2 \1 accepts now/, 5000))[1]);
+    assert.ok(pid > 0 && pid !== proc.pid, `printed pid ${pid}, npx is ${proc.pid}`);
+    const first = await connectTo(port, clients);
+    process.kill(pid, 'SIGUSR2');
+    await proc.waitForStdout(new RegExp(`accepted 127\\.0\\.0\\.1:${first.localPort} `), 5000);
+    process.kill(proc.pid, 'SIGTERM'); // what `kill $!` does: npm, not listen-only
+    const deadline = Date.now() + 10000;
+    while (fs.existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.not.ok(fs.existsSync(`/proc/${pid}`), `listen-only ${pid} outlived npx`);
+  } finally {
+    for (const client of clients) client.destroy();
+    if (pid > 0 && fs.existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    await proc.stop('SIGKILL').catch(() => {});
+  }
 });
 
 test.run();
