@@ -28,7 +28,7 @@ const HELP = `Usage: syn-queue [--clients N] [--backlog B] [--release ack|data] 
 Holds N real connections in SYN_RECV (the half-open queue) inside a private
 network namespace, then lets them into the accept queue, step by step.
 
-  --clients N        clients that connect (1-16, default 3)
+  --clients N        clients that connect (1-16, default 3; at most --backlog)
   --backlog B        the listener's listen() backlog (1-64, default 8)
   --release ack|data how the handshakes complete: the rule goes and the
                      SYN-ACK re-send brings the ACK (ack, default), or each
@@ -74,6 +74,9 @@ await runMain(NAME, async () => {
   };
 
   if (runtimeName() === 'bun') throw unsupported("Bun's listen() ignores the backlog (it always listens with 512)");
+  if (options.clients > options.backlog) {
+    throw new UsageError(`--clients ${options.clients} is more than --backlog ${options.backlog}: the half-open queue holds about backlog requests; raise --backlog`);
+  }
   const code = await runInPrivateNamespace(NAME);
   if (code !== null) {
     process.exitCode = code;

@@ -113,7 +113,9 @@ export async function runSynQueue(options: SynQueueOptions, sink: StepSink, clea
   await Promise.all(clients.map((c) => withTimeout(once(c, 'connect'), 5000, 'connect() on a client')));
   const held = await until(() => serverSide(portRows(port), port, 'SYN_RECV').length >= n || null, 2000, `${n} SYN_RECV rows`).catch(() => {
     const deltas = counterDeltas(last, readCounters());
-    throw new Failure(`no SYN_RECV row appeared for the ${n} clients; the counters show ${JSON.stringify(deltas)} instead`);
+    const seen = serverSide(portRows(port), port, 'SYN_RECV').length;
+    const shown = Object.entries(deltas).filter(([name]) => COUNTER_MEANINGS[name]).map(([name, d]) => `${name} +${d}`).join(', ');
+    throw new Failure(`${seen === 0 ? 'no SYN_RECV row appeared' : `only ${seen} SYN_RECV rows appeared`} for the ${n} clients; the counters show ${shown || 'no change'} instead`);
   });
   void held;
   await until(async () => (await rule!.counter()) >= n || null, 2000, `the rule to drop ${n} ACKs`).catch(() => null);
