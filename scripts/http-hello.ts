@@ -53,7 +53,7 @@ Logs (stderr): listening on HOST:PORT (tcp), open SRC -> DST,
 
 ${exitCodesHelp({ server: true })}`;
 
-runMain(NAME, async () => {
+await runMain(NAME, async () => {
   const args = parseCli({
     name: NAME,
     help: HELP,

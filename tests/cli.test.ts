@@ -2,7 +2,9 @@
 // each kind of error maps to.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCli, parseHost, parseNumber, parsePort, reportError } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseHost, parseNumber, parsePort, reportError } from '../lib/cli.ts';
+import { spawn } from 'node:child_process';
+import { ROOT, runScript, withDeadline } from './helpers.ts';
 import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from '../lib/errors.ts';
 
 function usageMessage(fn: () => unknown): string {
@@ -114,6 +116,49 @@ test('reportError: one line and the exit code for each kind of error', () => {
   const bug = capture(() => reportError('t', new TypeError('x is undefined')));
   assert.is(bug.result, EXIT_FAILURE);
   assert.is(bug.stderr.split('\n').length, 2, 'one line, no stack');
+});
+
+test('exitCodesHelp: a server says what Ctrl-C gives, directly and under npm; others do not talk of servers', () => {
+  const server = exitCodesHelp({ server: true });
+  assert.match(server, /Ctrl-C or SIGTERM/);
+  assert.match(server, /npm reports 130 for Ctrl-C and 143 for SIGTERM/);
+  const plain = exitCodesHelp();
+  assert.not.match(plain, /Ctrl-C|server|port/i);
+  assert.match(plain, /^Exit codes:\n  0  success\n  1  .+\n  2  a usage error/);
+});
+
+test('endian and hton --help: exit codes that apply to them (no server, no port in use, no Ctrl-C)', async () => {
+  for (const name of ['endian', 'hton']) {
+    const help = await runScript(name, ['--help']);
+    const block = help.stdout.slice(help.stdout.indexOf('Exit codes:'));
+    assert.ok(block.startsWith('Exit codes:'), name);
+    assert.not.match(block, /server|port in use|Ctrl-C|SIGTERM/i, `${name}: ${block}`);
+  }
+  for (const name of ['echo-server', 'listen-only', 'talk-server', 'http-hello']) {
+    const help = await runScript(name, ['--help']);
+    assert.match(help.stdout, /Exit codes:\n  0  success, and when stopped with Ctrl-C or SIGTERM/, name);
+  }
+});
+
+test('a shutdown that fails is one line on stderr and exit 1 (no unhandled rejection, no stack)', async () => {
+  const program = `
+    import { runMain } from './lib/cli.ts';
+    import { onShutdown } from './lib/net.ts';
+    import { Failure } from './lib/errors.ts';
+    await runMain('demo', () => {
+      onShutdown(async () => { throw new Failure('cannot stop: it broke'); });
+      setInterval(() => {}, 1000);
+      process.stderr.write('ready\\n');
+    });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+    if (stderr.includes('ready\n')) child.kill('SIGTERM');
+  });
+  const code = await withDeadline(new Promise((resolve) => child.on('exit', resolve)), 15000, 'demo exit');
+  assert.is(code, 1, stderr);
+  assert.is(stderr, 'ready\ndemo: error: cannot stop: it broke\n');
 });
 
 test.run();
