@@ -12,14 +12,14 @@ form { margin: .4em 0 1em; } form input { width: 8em; } #status { color: #666; f
 #listeners { display: flex; flex-wrap: wrap; gap: 1em; }
 .card { background: #fff; border: 1px solid #ccc; border-radius: 6px; padding: .6em .8em; min-width: 22em; max-width: 40em; }
 .card h3 { margin: 0 0 .3em; font-size: 1em; font-family: monospace; }
-.queue { margin: .3em 0; } .queue b { display: inline-block; min-width: 9em; }
+.queue { margin: .3em 0; } .queue b { display: inline-block; min-width: 12em; }
 .queue ul { margin: .2em 0 .2em 1.2em; padding: 0; font-family: monospace; font-size: .9em; }
 .half-open b { color: #b36b00; } .accept-queue b { color: #b00020; } .accepted b { color: #1b5e20; }
 .twin { color: #555; }
 table { border-collapse: collapse; font-family: monospace; font-size: .85em; background: #fff; }
 td, th { border: 1px solid #ddd; padding: .15em .5em; text-align: left; vertical-align: top; }
 td.explain { font-family: system-ui, sans-serif; max-width: 50em; }
-#timeline { font-family: monospace; font-size: .9em; max-height: 24em; overflow-y: auto; background: #fff; border: 1px solid #ddd; padding: .4em 1.6em; }
+#timeline { font-family: monospace; font-size: .9em; max-height: 24em; overflow-y: auto; background: #fff; border: 1px solid #ddd; padding: .4em .6em .4em 2.6em; }
 .muted { color: #888; }
 `;
 
@@ -32,7 +32,9 @@ for (const name of ['port', 'state', 'program']) {
 }
 const el = (tag, props, ...children) => {
   const node = document.createElement(tag);
-  Object.assign(node, props || {});
+  const { dataset, ...rest } = props || {};
+  Object.assign(node, rest);
+  if (dataset) Object.assign(node.dataset, dataset);
   for (const child of children) node.append(child);
   return node;
 };
@@ -103,6 +105,7 @@ export function renderViewPage(): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <title>socket-view: socket-lab</title>
 <style>${STYLE}</style>
 </head>

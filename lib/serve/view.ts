@@ -293,7 +293,7 @@ export function serveView(socket: net.Socket, hub: ViewHub, log: (line: string) 
       write(200, { 'Content-Type': 'application/json; charset=utf-8' }, JSON.stringify(value) + '\n', head);
     switch (url.pathname) {
       case '/':
-        return write(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" }, renderViewPage(), head);
+        return write(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'self'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" }, renderViewPage(), head);
       case '/api/sockets': {
         const snap = await hub.snapshot();
         return json(applyFilter(snap.rows, filter, { tcp: true, udp: true, unix: false }));
