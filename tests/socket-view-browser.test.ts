@@ -65,24 +65,15 @@ withChromium('the page shows an accept queue fill to 2 and drain into accepted, 
       clients.push(client);
     }
     const started = Date.now();
-    await page.waitForFunction(
-      (port) => document.querySelector(`.card[data-port="${port}"] .accept-queue .count`)?.textContent === '2',
-      target,
-      { timeout: 3000 },
-    );
+    // Expressions evaluated in the page (this file is not compiled with the DOM types).
+    const count = (queue: string) => `document.querySelector('.card[data-port="${target}"] .${queue} .count')?.textContent`;
+    await page.waitForFunction(`${count('accept-queue')} === '2'`, undefined, { timeout: 3000 });
     assert.ok(Date.now() - started <= 3000);
     assert.is(await card.locator('.accept-queue li').count(), 2);
     await page.screenshot({ path: path.join(temp, 'queued.png') });
 
     process.kill(listenOnly.pid, 'SIGUSR2');
-    await page.waitForFunction(
-      (port) => {
-        const card = document.querySelector(`.card[data-port="${port}"]`);
-        return card?.querySelector('.accepted .count')?.textContent === '2' && card.querySelector('.accept-queue .count')?.textContent === '0';
-      },
-      target,
-      { timeout: 3000 },
-    );
+    await page.waitForFunction(`${count('accepted')} === '2' && ${count('accept-queue')} === '0'`, undefined, { timeout: 3000 });
     const timeline = await page.locator('#timeline li').allTextContents();
     assert.is(timeline.filter((line) => line.includes(`-> :${target} entered the accept queue`)).length, 2, timeline.join('\n'));
     assert.is(timeline.filter((line) => line.includes(`-> :${target} accepted by ${listenOnly.pid}/`)).length, 2, timeline.join('\n'));
