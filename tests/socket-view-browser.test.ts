@@ -65,15 +65,21 @@ withChromium('the page shows an accept queue fill to 2 and drain into accepted, 
       clients.push(client);
     }
     const started = Date.now();
-    // Expressions evaluated in the page (this file is not compiled with the DOM types).
-    const count = (queue: string) => `document.querySelector('.card[data-port="${target}"] .${queue} .count')?.textContent`;
-    await page.waitForFunction(`${count('accept-queue')} === '2'`, undefined, { timeout: 3000 });
+    // Runs in the page (a function: the page's CSP forbids evaluating strings; no DOM types here).
+    const counts = ([port, accepted, queued]: [number, string, string]) => {
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+      // No named inner function: tsx's keepNames would wrap it in __name, which the page lacks.
+      const card = `.card[data-port="${port}"]`;
+      const done = doc.querySelector(`${card} .accepted .count`)?.textContent;
+      return (accepted === '*' || done === accepted) && doc.querySelector(`${card} .accept-queue .count`)?.textContent === queued;
+    };
+    await page.waitForFunction(counts, [target, '*', '2'] as [number, string, string], { timeout: 3000 });
     assert.ok(Date.now() - started <= 3000);
     assert.is(await card.locator('.accept-queue li').count(), 2);
     await page.screenshot({ path: path.join(temp, 'queued.png') });
 
     process.kill(listenOnly.pid, 'SIGUSR2');
-    await page.waitForFunction(`${count('accepted')} === '2' && ${count('accept-queue')} === '0'`, undefined, { timeout: 3000 });
+    await page.waitForFunction(counts, [target, '2', '0'] as [number, string, string], { timeout: 3000 });
     const timeline = await page.locator('#timeline li').allTextContents();
     assert.is(timeline.filter((line) => line.includes(`-> :${target} entered the accept queue`)).length, 2, timeline.join('\n'));
     assert.is(timeline.filter((line) => line.includes(`-> :${target} accepted by ${listenOnly.pid}/`)).length, 2, timeline.join('\n'));
