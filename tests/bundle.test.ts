@@ -183,6 +183,21 @@ const BEHAVIOURS: Record<string, () => Promise<void>> = {
       server.child.kill('SIGKILL');
     }
   },
+
+  async 'socket-view'() {
+    const server = start('socket-view', ['--port', '0']);
+    try {
+      const { port } = await server.listening();
+      const socket = await connect(port);
+      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      const response = (await withDeadline(readAllText(socket), 5000, 'socket-view page')).toString();
+      assert.match(response, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(response, /new EventSource\('\/events' \+ location\.search\)/);
+      assert.is((await server.stop('SIGINT')).code, 0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  },
 };
 
 // handshake-tour runs its siblings: the three bundles copied out together.

@@ -180,6 +180,22 @@ const CASES: Record<string, Case> = {
     }
   },
 
+  'socket-view': async (rt) => {
+    const server = startScriptOn(rt, 'socket-view', ['--port', '0']);
+    try {
+      const { port } = await server.listening();
+      const { status, body } = await withDeadline(httpGet(port, `/api/sockets?port=${port}&state=LISTEN`), 5000, 'GET /api/sockets');
+      assert.is(status, 200, body);
+      assert.ok(Array.isArray(JSON.parse(body)), body);
+      const page = await withDeadline(httpGet(port, '/'), 5000, 'GET /');
+      assert.match(page.body, /new EventSource/);
+      const exit = await server.stop('SIGTERM');
+      assert.equal(exit, { code: 0, signal: null }, server.stderr);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  },
+
   'listen-only': async (rt) => {
     const server = startScriptOn(rt, 'listen-only', ['--port', '0', '--backlog', '2']);
     const clients: net.Socket[] = [];
