@@ -10,10 +10,13 @@ import nodePath from 'node:path';
 import { once } from 'node:events';
 import { AF_INET, addressFamily, formatEndpoint } from './wire/address.ts';
 import { Failure, describeError, errorCode } from './errors.ts';
-import { watchLaunchers } from './runtime.ts';
+import { launcherPids, watchLaunchers } from './runtime.ts';
 import { portHolders } from './kernel/holder.ts';
 
 export type Transport = 'tcp' | 'udp' | 'unix';
+
+// Read once at startup, while the chain npm -> sh -> tsx -> this is whole.
+const LAUNCHERS = launcherPids();
 
 /** Resolves a host the way getaddrinfo() would; numeric addresses pass through. */
 export async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
@@ -46,9 +49,30 @@ export function listenFailure(where: string, port: number, error: unknown, trans
   return new Failure(`cannot listen on ${where}: ${describeError(error)}${hint}`);
 }
 
-/** The `listening on ...` line every server prints on stderr when ready. */
+/**
+ * The `listening on ...` line every server prints on stderr when ready. A
+ * Ctrl-C or SIGTERM from then on is held (not the default death) until the
+ * script's onShutdown() takes it, so a signal sent right after the line is
+ * a clean stop too.
+ */
 export function announceListening(endpoint: string, transport: Transport): void {
+  holdSignals();
   process.stderr.write(`listening on ${endpoint} (${transport})\n`);
+}
+
+let shutdownInstalled = false;
+let heldSignal: NodeJS.Signals | undefined;
+let holder: ((signal: NodeJS.Signals) => void) | undefined;
+let holderTimer: NodeJS.Timeout | undefined;
+function holdSignals(): void {
+  if (shutdownInstalled || holder) return;
+  holder = (signal) => {
+    heldSignal ??= signal;
+    // A script that never installs onShutdown still stops (as a stopped server does).
+    holderTimer ??= setTimeout(() => process.exit(0), 2000);
+  };
+  process.on('SIGINT', holder);
+  process.on('SIGTERM', holder);
 }
 
 /** `HOST:PORT` of a bound server or socket. */
@@ -217,7 +241,16 @@ export function onShutdown(stop: (signal: NodeJS.Signals) => void | Promise<void
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  watchLaunchers(() => handler('SIGHUP'));
+  shutdownInstalled = true;
+  if (holder) {
+    process.off('SIGINT', holder);
+    process.off('SIGTERM', holder);
+    holder = undefined;
+    clearTimeout(holderTimer);
+    const early = heldSignal;
+    if (early) setImmediate(() => handler(early));
+  }
+  watchLaunchers(() => handler('SIGHUP'), LAUNCHERS);
 }
 
 export interface ConnectOptions {

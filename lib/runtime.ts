@@ -120,10 +120,11 @@ function isLauncher(args: string[]): boolean {
  * Calls `onGone` once when any launcher above this process exits (the user
  * killed the pid their shell printed, or closed what started it), so a
  * server never outlives the command the user ran and keeps its port. Polls
- * every 250 ms without keeping the process alive. Returns a stop function.
+ * every 250 ms without keeping the process alive. Pass the pids read at
+ * startup: by the time a server is ready the chain may already be broken
+ * (npm killed, tsx reparented). Returns a stop function.
  */
-export function watchLaunchers(onGone: () => void): () => void {
-  const pids = launcherPids();
+export function watchLaunchers(onGone: () => void, pids: number[] = launcherPids()): () => void {
   if (pids.length === 0) return () => {};
   const startPpid = process.ppid;
   const timer = setInterval(() => {
