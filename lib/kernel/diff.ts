@@ -24,7 +24,8 @@ const endpoint = (address: string | null, port: number | null) =>
 
 /** The identity of a TCP row across snapshots: protocol and four-tuple. */
 export function rowKey(row: SocketRow): string {
-  return `${row.proto} ${endpoint(row.localAddress, row.localPort)} ${endpoint(row.remoteAddress, row.remotePort)}`;
+  // Plain concatenation: this runs twice per row per refresh (20,000 rows at 10k connections).
+  return row.proto + ' ' + row.localAddress + ' ' + row.localPort + ' ' + row.remoteAddress + ' ' + row.remotePort;
 }
 
 /** `127.0.0.1:40112 -> :8001` for the server side, `... -> 127.0.0.1:8001` otherwise. */
@@ -66,6 +67,8 @@ export function diffSnapshots(before: readonly SocketRow[], after: readonly Sock
     const key = rowKey(row);
     seen.add(key);
     const prev = old.get(key);
+    // Unchanged rows (nearly all of them) cost one map lookup and these comparisons.
+    if (prev && prev.state === row.state && !(row.state === 'ESTABLISHED' && prev.inode === 0 && row.inode !== 0)) continue;
     const serverSide = row.state !== 'LISTEN' && row.localPort !== null && (ports.has(row.localPort) || oldPorts.has(row.localPort));
     const name = arrow(row, serverSide);
     const owner = ownerText(row);

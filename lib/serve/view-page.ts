@@ -90,7 +90,7 @@ function draw(doc) {
 
   document.getElementById('timeline').replaceChildren(...doc.timeline.map((e) =>
     el('li', { dataset: { kind: e.kind } }, new Date(e.time).toTimeString().slice(0, 8) + '  ' + e.text)));
-  document.getElementById('status').textContent = 'live · ' + rows.length + ' sockets · updated ' +
+  document.getElementById('status').textContent = 'live · ' + (doc.total > rows.length ? 'showing ' + rows.length + ' of ' + doc.total + ' sockets (filter by port to see one server whole)' : rows.length + ' sockets') + ' · updated ' +
     new Date(doc.time).toTimeString().slice(0, 8) + ' · /proc read ' + doc.reads + ' times, every ' + doc.intervalMs + ' ms';
 }
 

@@ -98,12 +98,16 @@ export interface ViewDocument {
   reads: number;
   intervalMs: number;
   rows: SocketRow[];
+  /** Rows the filter kept; more than rows.length when the stream was cut at MAX_STREAM_ROWS. */
+  total: number;
   explanations: Record<string, string>;
   timeline: TimelineEvent[];
 }
 
 const LANE_STATES = new Set(['SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSING', 'CLOSE', 'SYN_RECV']);
 const MAX_EXPLAINED = 300;
+/** Rows one stream event carries at most (listeners first): a page cannot draw 20,000 rows twice a second, nor should the server send them. */
+export const MAX_STREAM_ROWS = 1000;
 
 /** The shared reader: one /proc reading per interval while any stream is open. */
 export class ViewHub {
@@ -142,8 +146,13 @@ export class ViewHub {
     this.previous = snap.rows;
   }
 
-  document(snap: Snapshot, filter: ViewFilter): ViewDocument {
-    const rows = applyFilter(snap.rows, filter);
+  document(snap: Snapshot, filter: ViewFilter, max = MAX_STREAM_ROWS): ViewDocument {
+    const all = applyFilter(snap.rows, filter);
+    let rows = all;
+    if (all.length > max) {
+      const listeners = all.filter((row) => row.state === 'LISTEN');
+      rows = [...listeners, ...all.filter((row) => row.state !== 'LISTEN').slice(0, Math.max(0, max - listeners.length))];
+    }
     const explanations: Record<string, string> = {};
     let explained = 0;
     for (const row of rows) {
@@ -156,6 +165,7 @@ export class ViewHub {
       reads: snap.reads,
       intervalMs: this.options.intervalMs,
       rows,
+      total: all.length,
       explanations,
       timeline: this.timeline.filter((event) => eventMatches(event, filter)).slice(0, 100),
     };
