@@ -20,7 +20,7 @@ import { exitCodesHelp, outputClosedCode, parseCli, parseNumber, runMain } from 
 import { describeSynRetries, readRetrySettings } from '../lib/kernel/retries.ts';
 import { counterDeltas, readCounters } from '../lib/kernel/counters.ts';
 import { Failure } from '../lib/errors.ts';
-import { siblingCommand } from '../lib/runtime.ts';
+import { launcherPids, siblingCommand, watchLaunchers } from '../lib/runtime.ts';
 
 const NAME = 'handshake-tour';
 const HELP = `Usage: handshake-tour [--backlog N]
@@ -40,6 +40,9 @@ ${exitCodesHelp({ failures: 'a runtime failure (a step did not happen, stdout fu
 let stopping = false;
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+// Read before anything else: the chain npm -> sh -> tsx -> this, while it is whole.
+const launchers = launcherPids();
 
 await runMain(NAME, async () => {
   const args = parseCli({ name: NAME, help: HELP, options: { backlog: { type: 'string', default: '2' } } });
@@ -98,6 +101,8 @@ await runMain(NAME, async () => {
     stopping = true;
     void cleanup().then(() => process.exit(outputClosedCode() ?? 143));
   });
+  // Under npx or the shebang, `kill $!` reaches npm: stop as on SIGTERM when it exits.
+  watchLaunchers(() => process.emit('SIGTERM', 'SIGTERM'), launchers);
 
   try {
     const port = await new Promise<number>((resolve, reject) => {
