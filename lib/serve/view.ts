@@ -189,11 +189,12 @@ export class ViewHub {
 
   private send(viewer: Viewer, snap: Snapshot): void {
     if (viewer.socket.destroyed) return;
-    const doc = this.document(snap, viewer.filter);
-    const data = JSON.stringify({ ...doc, time: 0, reads: 0 });
+    const { time, reads, intervalMs, ...rest } = this.document(snap, viewer.filter);
+    // Serialized once: compared without the clock, sent with it.
+    const data = JSON.stringify(rest);
     if (data === viewer.last) return;
     viewer.last = data;
-    viewer.socket.write(`event: snapshot\ndata: ${JSON.stringify(doc)}\n\n`);
+    viewer.socket.write(`event: snapshot\ndata: {"time":${time},"reads":${reads},"intervalMs":${intervalMs},${data.slice(1)}\n\n`);
   }
 
   private start(): void {
