@@ -5,6 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
+import { ViewHub, serveView } from '../lib/serve/view.ts';
+import { Sampler } from '../lib/kernel/sampler.ts';
 import { connect, hasStackTrace, runScript, startScript, withDeadline, type ScriptProcess } from './helpers.ts';
 
 const INTERVAL = 200;
@@ -217,5 +219,26 @@ test('usage errors: exit 2, one line; a non-loopback --host warns once', async (
   }
 });
 
+
+test('heartbeat: a comment line every heartbeatMs on an idle stream (ViewHub in this process)', async () => {
+  const hub = new ViewHub({ intervalMs: 100, heartbeatMs: 150, host: '127.0.0.1', port: 0, sampler: new Sampler({ backlogs: false }) });
+  const server = net.createServer((socket) => serveView(socket, hub)).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const local = (server.address() as net.AddressInfo).port;
+  hub.options.port = local;
+  const socket = await connect(local);
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk));
+  socket.write(`GET /events?port=1 HTTP/1.1\r\nHost: 127.0.0.1:${local}\r\n\r\n`);
+  try {
+    await until(() => (text.match(/\n: heartbeat \S+\n\n/g) ?? []).length >= 2, 'two heartbeats');
+    // port=1 has no sockets: the view never changes, so one snapshot event only.
+    assert.is(text.match(/^event: snapshot$/gm)?.length, 1);
+  } finally {
+    socket.destroy();
+    hub.close();
+    server.close();
+  }
+});
 
 test.run();
