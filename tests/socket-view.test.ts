@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { ViewHub, serveView } from '../lib/serve/view.ts';
+import os from 'node:os';
+import { ViewHub, hostAllowed, serveView } from '../lib/serve/view.ts';
 import { Sampler } from '../lib/kernel/sampler.ts';
 import { connect, hasStackTrace, runScript, startScript, withDeadline, type ScriptProcess } from './helpers.ts';
 
@@ -114,6 +115,17 @@ test('Host check: 421 for another name (DNS rebinding), a wrong port or none', a
   for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', 'LOCALHOST:' + port]) {
     assert.is(status(await get('/', host)), 200, host);
   }
+});
+
+test('hostAllowed: the bound address; bound to 0.0.0.0, every IPv4 address of this host; never another name', () => {
+  assert.ok(hostAllowed('192.0.2.7:8090', { host: '192.0.2.7', port: 8090 }));
+  assert.not.ok(hostAllowed('192.0.2.8:8090', { host: '192.0.2.7', port: 8090 }));
+  const own = Object.values(os.networkInterfaces()).flat().find((entry) => entry?.family === 'IPv4')!.address;
+  assert.ok(hostAllowed(`${own}:8090`, { host: '0.0.0.0', port: 8090 }), own);
+  assert.not.ok(hostAllowed('0.0.0.0:8090', { host: '0.0.0.0', port: 8090 }));
+  assert.not.ok(hostAllowed('evil.example', { host: '0.0.0.0', port: 8090 }));
+  assert.not.ok(hostAllowed('[::1', { host: '127.0.0.1', port: 8090 }));
+  assert.ok(hostAllowed('[::1]', { host: '127.0.0.1', port: 8090 }));
 });
 
 test('/api/sockets is netstat --json, filtered; /api/statistics is netstat -s --json', async () => {

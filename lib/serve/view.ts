@@ -4,6 +4,7 @@
 // that reads one snapshot per interval for all open event streams, diffs it
 // into the timeline and sends each stream its filtered view when it changed.
 import type net from 'node:net';
+import os from 'node:os';
 import { COUNTER_MEANINGS, LESSON_COUNTERS, readCounters } from '../kernel/counters.ts';
 import { diffSnapshots, listeningPorts, type TimelineEvent } from '../kernel/diff.ts';
 import { currentContext, explainRow, type ExplainContext } from '../kernel/explain.ts';
@@ -232,6 +233,21 @@ export class ViewHub {
   }
 }
 
+const namesCache = new Map<string, Set<string>>();
+/** Host names this server answers to: loopback names and its address; bound to a wildcard, every interface address of this host. */
+function allowedNames(host: string): Set<string> {
+  let names = namesCache.get(host);
+  if (names) return names;
+  names = new Set(['localhost', '127.0.0.1', '::1']);
+  if (host === '0.0.0.0' || host === '::') {
+    for (const list of Object.values(os.networkInterfaces())) {
+      for (const entry of list ?? []) if (host === '::' || entry.family === 'IPv4') names.add(entry.address.toLowerCase());
+    }
+  } else names.add(host.toLowerCase());
+  namesCache.set(host, names);
+  return names;
+}
+
 /** Whether a Host header names this server: the bound address, localhost, 127.0.0.1 or [::1], with our port or none. */
 export function hostAllowed(value: string | undefined, bound: { host: string; port: number }): boolean {
   if (!value) return false;
@@ -251,10 +267,7 @@ export function hostAllowed(value: string | undefined, bound: { host: string; po
     port = colon < 0 ? undefined : text.slice(colon + 1);
   }
   if (port !== undefined && port !== String(bound.port)) return false;
-  const names = new Set(['localhost', '127.0.0.1', '::1', bound.host.toLowerCase()]);
-  names.delete('0.0.0.0');
-  names.delete('::');
-  return names.has(name);
+  return allowedNames(bound.host).has(name);
 }
 
 // Statuses lib/wire/http.ts has no reason phrase for (it serves one page).
