@@ -24,6 +24,9 @@ export interface SamplerOptions {
   backlogs?: boolean;
 }
 
+/** Readings on which an owner-less inode is looked up again before it is taken as having none. */
+const MAX_MISSES = 3;
+
 function runSs(): Promise<Map<number, number> | null> {
   return new Promise((resolve) => {
     execFile('ss', ['-tlnHe'], { maxBuffer: 1 << 28 }, (error, stdout) => resolve(error ? null : parseSsBacklogs(stdout)));
@@ -36,6 +39,9 @@ export class Sampler {
   /** Full /proc/[pid]/fd walks so far (one per reading with new inodes). */
   ownerWalks = 0;
   private owners = new Map<number, Owner[]>();
+  // Inodes whose walk found no owner: looked up again on the next few readings
+  // (the walk may have run between a socket's creation and its fd_install()).
+  private misses = new Map<number, number>();
   private backlogs = new Map<number, number | null>();
   private last: Snapshot | null = null;
   private pending: Promise<Snapshot> | null = null;
@@ -70,17 +76,24 @@ export class Sampler {
     for (const row of rows) {
       if (row.inode === 0) continue;
       live.add(row.inode);
-      if (!this.owners.has(row.inode)) fresh.push(row.inode);
+      const known = this.owners.get(row.inode);
+      if (!known || (known.length === 0 && (this.misses.get(row.inode) ?? 0) < MAX_MISSES)) fresh.push(row.inode);
       if (row.state === 'LISTEN' && row.proto !== 'unix' && !this.backlogs.has(row.inode)) freshListeners.push(row);
     }
     const ss = this.useSs && freshListeners.length > 0 ? runSs() : null;
     if (fresh.length > 0) {
       this.ownerWalks++;
       const found = findAllOwners(fresh, this.procRoot);
-      for (const inode of fresh) this.owners.set(inode, found.get(inode) ?? []);
+      for (const inode of fresh) {
+        const owners = found.get(inode) ?? [];
+        this.owners.set(inode, owners);
+        if (owners.length === 0) this.misses.set(inode, (this.misses.get(inode) ?? 0) + 1);
+        else this.misses.delete(inode);
+      }
     }
     for (const inode of this.owners.keys()) if (!live.has(inode)) this.owners.delete(inode);
     for (const inode of this.backlogs.keys()) if (!live.has(inode)) this.backlogs.delete(inode);
+    for (const inode of this.misses.keys()) if (!live.has(inode)) this.misses.delete(inode);
     if (ss) {
       const found = await ss;
       for (const row of freshListeners) this.backlogs.set(row.inode, found?.get(row.inode) ?? null);
