@@ -111,7 +111,12 @@ export function launcherPids(): number[] {
 function isLauncher(args: string[]): boolean {
   if (args.length === 0) return false;
   if (/^npm (exec|start|run|run-script|x|test)\b/.test(args[0])) return true; // npm's process title
-  if (args.some((arg) => /(^|\/)(npx|npm|tsx)$|\/(npx|npm)-cli\.js$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg))) return true;
+  // `node --import tsx FILE` is a program of its own (a test runner, say), not
+  // a launcher: there tsx is only the loader of that process.
+  const launches = (arg: string, i: number) =>
+    !/^--(?:import|loader|require)$/.test(args[i - 1] ?? '') &&
+    /(^|\/)(npx|npm|tsx)$|\/(npx|npm)-cli\.js$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg);
+  if (args.some(launches)) return true;
   const shell = /(^|\/)(sh|dash|bash)$/.test(args[0]) && args[1] === '-c';
   return shell && /\b(tsx|npm|npx)\b/.test(args.slice(2).join(' '));
 }
@@ -143,7 +148,10 @@ function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
+  } catch (error) {
+    // Only a missing /proc entry means gone: out of descriptors (EMFILE) is
+    // no news about the launcher, and must not stop a server at its limit.
+    const code = (error as { code?: string }).code;
+    return code !== 'ENOENT' && code !== 'ESRCH';
   }
 }

@@ -244,8 +244,9 @@ test('--json: exact fields, types; --port, --state, --listening, --tcp/--udp/--u
     assert.is(est.length, 4);
     const tw = JSON.parse((await runScript('netstat', ['--state', 'TIME-WAIT', '--tcp', '--json'])).stdout) as SocketRow[];
     assert.ok(tw.length >= 1 && tw.every((row) => row.state === 'TIME_WAIT' && row.pid === null));
-    // A TIME_WAIT carries the time left on its 60 s timer.
-    assert.ok(tw.every((row) => row.timerSeconds !== null && row.timerSeconds > 0 && row.timerSeconds <= 60 && row.retransmits === 0));
+    // A TIME_WAIT carries the time left on its 60 s timer; the kernel prints 0
+    // for one whose timer is already due (a busy host reaps them a little late).
+    assert.ok(tw.every((row) => row.timerSeconds !== null && row.timerSeconds >= 0 && row.timerSeconds <= 60 && row.retransmits === 0));
 
     const udp = JSON.parse((await runScript('netstat', ['--udp', '--json'])).stdout) as SocketRow[];
     assert.ok(udp.length >= 1 && udp.every((row) => row.proto.startsWith('udp')));

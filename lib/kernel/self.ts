@@ -20,7 +20,12 @@ function processInfo(pid: number, procRoot: string): { ppid: number; argv: strin
 }
 
 // The tsx CLI: `node .../node_modules/.bin/tsx SCRIPT` or `.../tsx/dist/cli.mjs`.
-const isTsxCli = (argv: string[]) => argv.slice(0, 3).some((arg) => /(?:^|\/)tsx$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg));
+// `node --import tsx FILE` is not: there tsx is a loader of this very process
+// (a test runner that starts netstat, say), and its sockets are somebody else's.
+const isTsxCli = (argv: string[]) =>
+  argv
+    .slice(0, 3)
+    .some((arg, i, args) => !/^--(?:import|loader|require)$/.test(args[i - 1] ?? '') && /(?:^|\/)tsx$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg));
 
 /**
  * This process and the tsx launchers directly above it (not further: a
