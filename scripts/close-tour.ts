@@ -18,6 +18,7 @@ import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
 import { Failure } from '../lib/errors.ts';
 import { formatTable } from '../lib/kernel/format.ts';
 import { insidePrivateNamespace, onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
+import { stopOnSignals } from '../lib/cleanup.ts';
 import { LEAK_ENV, runCloseTour, runLeakServer } from '../lib/serve/closetour.ts';
 import { runtimeName } from '../lib/runtime.ts';
 
@@ -64,20 +65,11 @@ else await runMain(NAME, async () => {
     process.stderr.write(`${NAME}: runs on the host's loopback (${error.message}); its TIME_WAIT rows are shared with the host${v.capture ? ', and no capture there' : ''}\n`);
   }
 
-  const cleanups: Array<() => Promise<void> | void> = [];
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
-  };
-  const stop = (exit: number) => void cleanup().then(() => process.exit(exit));
-  if (insidePrivateNamespace()) onOuterGone(() => stop(143));
-  process.on('SIGINT', () => {
-    process.stderr.write(`${NAME}: interrupted; resetting the connections, closing the listeners, stopping the leaking server\n`);
-    stop(130);
-  });
-  process.on('SIGTERM', () => stop(143));
+  const { steps: cleanups, run: cleanup } = stopOnSignals(
+    NAME,
+    'resetting the connections, closing the listeners, stopping the leaking server',
+    insidePrivateNamespace() ? onOuterGone : undefined,
+  );
 
   const out = (line: string) => {
     if (!v.json) process.stdout.write(line + '\n');

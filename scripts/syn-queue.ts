@@ -19,6 +19,7 @@ import { UsageError } from '../lib/errors.ts';
 import { formatTable } from '../lib/kernel/format.ts';
 import { runtimeName, unsupported } from '../lib/runtime.ts';
 import { onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
+import { stopOnSignals } from '../lib/cleanup.ts';
 import { formatDeltas, runSynQueue, type SynQueueOptions } from '../lib/serve/synqueue.ts';
 
 const NAME = 'syn-queue';
@@ -84,20 +85,7 @@ await runMain(NAME, async () => {
   }
 
   // Inside the namespace from here on.
-  const cleanups: Array<() => Promise<void> | void> = [];
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => {});
-  };
-  const stop = (exit: number) => void cleanup().then(() => process.exit(exit));
-  onOuterGone(() => stop(143));
-  process.on('SIGINT', () => {
-    process.stderr.write(`${NAME}: interrupted; stopping the clients, the listener and the namespace\n`);
-    stop(130);
-  });
-  process.on('SIGTERM', () => stop(143));
+  const { steps: cleanups, run: cleanup } = stopOnSignals(NAME, 'stopping the clients, the listener and the namespace', onOuterGone);
 
   const out = (line: string) => {
     if (!v.json) process.stdout.write(line + '\n');

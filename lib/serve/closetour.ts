@@ -9,6 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Failure } from '../errors.ts';
+import { sleep, until, withTimeout } from '../deadline.ts';
 import { readSockets, attachOwners, type SocketRow } from '../kernel/table.ts';
 import { explainRow } from '../kernel/explain.ts';
 import { startCapture, type Capture } from '../netns.ts';
@@ -32,27 +33,6 @@ export interface StepSink {
 interface Tuple {
   client: number;
   server: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 20 ms until it is truthy, or fails after `ms` naming `what`. */
-async function until<T>(check: () => T | null | undefined | false, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Failure(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Failure(`timed out after ${ms} ms waiting for ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** The rows of these four-tuples (both sides, 127.0.0.1) and of the tour's listeners, owners attached. */

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { Failure } from '../errors.ts';
+import { sleep, until, withTimeout } from '../deadline.ts';
 import { listenWithoutAccept, readAcceptQueue, type HeldListener } from './noaccept.ts';
 import { readSockets, attachOwners, type SocketRow } from '../kernel/table.ts';
 import { readCounters, counterDeltas, COUNTER_MEANINGS, type Counters } from '../kernel/counters.ts';
@@ -34,19 +35,6 @@ export interface Step {
 export interface StepSink {
   step(step: Step, heading: string, sentences: string[]): void;
   note(line: string): void;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 20 ms until it gives a value, or fails after `ms`. */
-async function until<T>(check: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Failure(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** The port's rows inside the namespace, owners attached. */
@@ -200,14 +188,6 @@ async function overflow(
       ? `tcp_syncookies=${cookies}: they got a SYN cookie: ESTABLISHED on the client, no row at all on the server (${established} beyond the held ones).`
       : `tcp_syncookies=0: their SYNs were dropped; ${sent} clients wait in SYN_SENT and retry.`,
   ], { queueSize: queueSize ?? synRecv, extraClients: extra, clientsSynSent: sent });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Failure(`timed out after ${ms} ms waiting for ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** `  +3  ListenDrops  what it counts` lines for the changed counters. */
