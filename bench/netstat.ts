@@ -28,6 +28,7 @@ import { readProcFile } from '../lib/kernel/procfile.ts';
 import { startBacklogs } from '../lib/kernel/ss.ts';
 import { attachOwners, filterRows, readSockets } from '../lib/kernel/table.ts';
 import { parseInetTable, type InetProto, type SocketRow } from '../lib/kernel/procnet.ts';
+import { CLIENTS, SERVER } from './_connections.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -70,14 +71,6 @@ function timeCommands(commands: string[][]): Array<number | null> {
   }
   return times.map((xs, j) => (failed[j] ? null : median(xs)));
 }
-
-// Two children: a server that accepts and holds, a client side that connects.
-const SERVER = `const net=require('net');const held=[];const s=net.createServer(c=>{c.on('error',()=>{});held.push(c)});
-s.listen({port:0,host:'127.0.0.1',backlog:4096},()=>console.log(s.address().port));process.stdin.resume();process.stdin.on('end',()=>process.exit(0));`;
-const CLIENTS = `const net=require('net');const [port,n]=process.argv.slice(-2).map(Number);const held=[];let done=0,bad=0;
-function one(){return new Promise(r=>{const c=net.connect(port,'127.0.0.1');c.on('connect',()=>{held.push(c);done++;r()});c.on('error',()=>{bad++;r()})})}
-(async()=>{for(let i=0;i<n;i+=200){const batch=[];for(let j=i;j<Math.min(n,i+200);j++)batch.push(one());await Promise.all(batch)}console.log(done+' '+bad)})();
-process.stdin.resume();process.stdin.on('end',()=>{for(const c of held)c.resetAndDestroy();setTimeout(()=>process.exit(0),200)});`;
 
 function readLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {

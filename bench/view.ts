@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Sampler } from '../lib/kernel/sampler.ts';
 import { ViewHub } from '../lib/serve/view.ts';
+import { CLIENTS, SERVER } from './_connections.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values, positionals } = parseArgs({
@@ -29,14 +30,6 @@ const RUNS = Math.max(1, Math.min(30, Number(values.runs) || 7));
 const SECONDS = Math.max(2, Math.min(120, Number(values.seconds) || 10));
 const N = Number(positionals[0] ?? 10000);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-
-// A server that accepts and holds, and a client process that connects N times.
-const SERVER = `const net=require('net');const held=[];const s=net.createServer(c=>{c.on('error',()=>{});held.push(c)});
-s.listen({port:0,host:'127.0.0.1',backlog:4096},()=>console.log(s.address().port));process.stdin.resume();process.stdin.on('end',()=>process.exit(0));`;
-const CLIENTS = `const net=require('net');const [port,n]=process.argv.slice(-2).map(Number);const held=[];let done=0,bad=0;
-function one(){return new Promise(r=>{const c=net.connect(port,'127.0.0.1');c.on('connect',()=>{held.push(c);done++;r()});c.on('error',()=>{bad++;r()})})}
-(async()=>{for(let i=0;i<n;i+=200){const batch=[];for(let j=i;j<Math.min(n,i+200);j++)batch.push(one());await Promise.all(batch)}console.log(done+' '+bad)})();
-process.stdin.resume();process.stdin.on('end',()=>{for(const c of held)c.resetAndDestroy();setTimeout(()=>process.exit(0),200)});`;
 
 function readLine(child: ChildProcess, pattern = /\n/): Promise<string> {
   return new Promise((resolve, reject) => {
