@@ -23,13 +23,15 @@ import { Failure } from '../lib/errors.ts';
 import { launcherPids, siblingCommand, watchLaunchers } from '../lib/runtime.ts';
 
 const NAME = 'handshake-tour';
-const HELP = `Usage: handshake-tour [--backlog N]
+const HELP = `Usage: handshake-tour [--backlog N] [--view]
 
 Starts listen-only (no accept()) on a free port, connects backlog + 2 clients
 one at a time, shows \`netstat --port P --explain\` after each step, lets the
 server accept(), shows the view again, and stops everything it started.
 
   --backlog N   the server's listen() backlog (default 2, at most 8)
+  --view        also start socket-view (a live page of the sockets) filtered
+                to the tour's port, and print its URL before the first step
   -h, --help    this help
 
 Ctrl-C stops the server and the clients and exits 130.
@@ -45,7 +47,7 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const launchers = launcherPids();
 
 await runMain(NAME, async () => {
-  const args = parseCli({ name: NAME, help: HELP, options: { backlog: { type: 'string', default: '2' } } });
+  const args = parseCli({ name: NAME, help: HELP, options: { backlog: { type: 'string', default: '2' }, view: { type: 'boolean', default: false } } });
   if (!args) return;
   const backlog = parseNumber(args.values.backlog, '--backlog', { min: 1, max: 8, integer: true });
   const { $ } = await import('zx');
@@ -67,6 +69,10 @@ await runMain(NAME, async () => {
   server.stderr.on('data', (chunk: Buffer) => (serverOut += chunk));
 
   const running = () => !!server.child && server.child.exitCode === null && server.child.signalCode === null;
+  // --view: socket-view beside the tour, stopped with it.
+  const view = args.values.view ? $({ nothrow: true, cwd: here('.') })`${siblingCommand('socket-view', import.meta.url)} --port 0` : null;
+  const viewPort = view ? readListeningPort(view, 'socket-view') : null;
+  viewPort?.catch(() => {}); // awaited below; a failure before then is reported there
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
@@ -82,6 +88,7 @@ await runMain(NAME, async () => {
       else client.resetAndDestroy();
     }
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (view?.child?.pid && view.child.exitCode === null && view.child.signalCode === null) process.kill(view.child.pid, 'SIGTERM');
     // process.kill(pid), not child.kill(): Deno's child.kill() marks the child as
     // ended by that signal at once, even when it handles it and keeps running.
     if (running()) {
@@ -105,15 +112,7 @@ await runMain(NAME, async () => {
   watchLaunchers(() => process.emit('SIGTERM', 'SIGTERM'), launchers);
 
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const check = () => {
-        const match = /listening on \S+:(\d+) \(tcp\)/.exec(serverOut);
-        if (match) resolve(Number(match[1]));
-      };
-      server.stderr.on('data', check);
-      server.then((result) => reject(new Failure(`listen-only exited early: ${result.stderr.trim() || result.exitCode}`)));
-      setTimeout(() => reject(new Failure('listen-only did not start within 15 s')), 15000).unref();
-    });
+    const port = await readListeningPort(server, 'listen-only');
     const pid = server.pid;
     const netstat = async () => {
       out(`$ netstat --port ${port} --explain`);
@@ -146,6 +145,9 @@ await runMain(NAME, async () => {
     out(`# The handshake without accept(): listen(fd, ${backlog}) and no accept()\n`);
     out(`$ listen-only --port 0 --backlog ${backlog}      # pid ${pid}`);
     out(`listening on 127.0.0.1:${port} (tcp)\n`);
+    if (view && viewPort) {
+      out(`watch it live: http://127.0.0.1:${await viewPort}/?port=${port}   (socket-view, pid ${view.pid})\n`);
+    }
     out(`## Step 0: the server listens; nobody has connected`);
     await netstat();
     const total = backlog + 2;
@@ -182,6 +184,20 @@ await runMain(NAME, async () => {
   }
   out(`listen-only exited with code ${server.child?.exitCode ?? server.child?.signalCode}`);
 });
+
+/** The port a sibling prints in its `listening on HOST:PORT (tcp)` line, within 15 s. */
+function readListeningPort(child: { stderr: NodeJS.ReadableStream; then: Promise<{ stderr: string; exitCode: number | null }>['then'] }, name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let said = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      said += chunk;
+      const match = /listening on \S+:(\d+) \(tcp\)/.exec(said);
+      if (match) resolve(Number(match[1]));
+    });
+    child.then((result) => reject(new Failure(`${name} exited early: ${result.stderr.trim() || result.exitCode}`)));
+    setTimeout(() => reject(new Failure(`${name} did not start within 15 s`)), 15000).unref();
+  });
+}
 
 function out(text: string): void {
   if (stopping) return;
