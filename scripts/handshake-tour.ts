@@ -117,7 +117,9 @@ await runMain(NAME, async () => {
     const netstat = async () => {
       out(`$ netstat --port ${port} --explain`);
       const result = await $({ nothrow: true, cwd: here('.') })`${siblingCommand('netstat', import.meta.url)} --port ${port} --explain`;
-      if (stopping) return;
+      // A Ctrl-C in a terminal reaches netstat too, maybe before this process's
+      // own handler runs: a netstat ended by a signal is the stop, not a failure.
+      if (stopping || result.signal || result.exitCode === 130 || result.exitCode === 143) return;
       const why = result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`;
       out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${why})`));
       flushServer();
