@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { exitCodesHelp, outputClosedCode, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { describeSynRetries, readRetrySettings } from '../lib/kernel/retries.ts';
 import { counterDeltas, readCounters } from '../lib/kernel/counters.ts';
+import { attachOwners, readSockets } from '../lib/kernel/table.ts';
 import { Failure } from '../lib/errors.ts';
 import { launcherPids, siblingCommand, watchLaunchers } from '../lib/runtime.ts';
 
@@ -162,7 +163,7 @@ await runMain(NAME, async () => {
     out(`\n## Step ${total + 1}: the server calls accept() for everything queued (kill -USR2 ${pid})`);
     process.kill(server.child!.pid!, 'SIGUSR2');
     await waitFor(() => (serverOut.match(/accept\(\): taking/) ? true : false), 5000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => allAccepted(port), 5000);
     await netstat();
     const late = clients.slice(backlog + 1);
     if (late.length > 0) {
@@ -176,7 +177,7 @@ await runMain(NAME, async () => {
         ),
       );
       out(`${joined.filter(Boolean).length} of ${late.length} got in after ${((Date.now() - started) / 1000).toFixed(1)} s more; the server accept()s them at once now`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(() => allAccepted(port), 5000);
       await netstat();
     }
     out(`\n## Done: the clients reset their connections, listen-only (pid ${pid}) stops`);
@@ -204,6 +205,13 @@ function readListeningPort(child: { stderr: NodeJS.ReadableStream; then: Promise
 function out(text: string): void {
   if (stopping) return;
   process.stdout.write(text + '\n');
+}
+
+/** True once every server-side connection on `port` has an owner: accept() has taken them all. */
+function allAccepted(port: number): boolean {
+  const rows = readSockets({ tcp: true, udp: false, unix: false }).filter((row) => row.localPort === port && row.state === 'ESTABLISHED');
+  attachOwners(rows);
+  return rows.every((row) => row.pid !== null);
 }
 
 async function waitFor(test: () => boolean, ms: number): Promise<void> {

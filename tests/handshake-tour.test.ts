@@ -74,13 +74,14 @@ test('--view: socket-view filtered to the tour\'s port, its URL before Step 0, s
   const tour = startScript('handshake-tour', ['--backlog', '1', '--view']);
   try {
     const [, url, viewPort, port, viewPid] = await tour.waitForStdout(/watch it live: (http:\/\/127\.0\.0\.1:(\d+)\/\?port=(\d+)) +\(socket-view, pid (\d+)\)/, 30000);
-    assert.ok(tour.stdout.indexOf('watch it live') < tour.stdout.indexOf('## Step 0'), 'the URL comes before the first step');
     const page = await fetch(url);
     assert.is(page.status, 200);
     const rows = (await (await fetch(`http://127.0.0.1:${viewPort}/api/sockets?port=${port}`)).json()) as Array<{ state: string; localPort: number }>;
     assert.ok(rows.some((row) => row.state === 'LISTEN' && row.localPort === Number(port)), JSON.stringify(rows));
     const exit = await tour.wait(90000);
     assert.is(exit.code, 0, tour.stderr);
+    const urlAt = tour.stdout.indexOf('watch it live');
+    assert.ok(urlAt >= 0 && urlAt < tour.stdout.indexOf('## Step 0'), 'the URL comes before the first step');
     assert.ok(await until(() => !alive(Number(viewPid)), 5000), `socket-view ${viewPid} still running after the tour`);
   } finally {
     await tour.stop('SIGKILL').catch(() => {});
