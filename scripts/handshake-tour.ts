@@ -39,8 +39,10 @@ Ctrl-C stops the server and the clients and exits 130.
 
 ${exitCodesHelp({ failures: 'a runtime failure (a step did not happen, stdout full, ...)', extra: ['130  stopped with Ctrl-C (143 with SIGTERM), after stopping everything it started'] })}`;
 
-// Set on Ctrl-C/SIGTERM: from then on nothing more goes to stdout.
+// Set on Ctrl-C/SIGTERM (or when a netstat child died of the same signal
+// first): from then on nothing more goes to stdout.
 let stopping = false;
+let netstatKilled: string | null = null;
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -120,7 +122,12 @@ await runMain(NAME, async () => {
       const result = await $({ nothrow: true, cwd: here('.') })`${siblingCommand('netstat', import.meta.url)} --port ${port} --explain`;
       // A Ctrl-C in a terminal reaches netstat too, maybe before this process's
       // own handler runs: a netstat ended by a signal is the stop, not a failure.
-      if (stopping || result.signal || result.exitCode === 130 || result.exitCode === 143) return;
+      if (stopping) return;
+      if (result.signal || result.exitCode === 130 || result.exitCode === 143) {
+        stopping = true; // our own handler runs next; until then, print nothing more
+        netstatKilled = result.signal ?? `exit ${result.exitCode}`;
+        return;
+      }
       const why = result.stderr.trim() || `exit ${result.exitCode ?? result.signal}`;
       out(result.stdout.trimEnd() + (result.exitCode === 0 ? '' : `\n(netstat failed: ${why})`));
       flushServer();
@@ -185,6 +192,8 @@ await runMain(NAME, async () => {
   } finally {
     await cleanup();
   }
+  // A netstat killed by a signal that never reached this process is a failure, not a stop.
+  if (netstatKilled) throw new Failure(`netstat was stopped (${netstatKilled}) but no signal reached ${NAME}`);
   out(`listen-only exited with code ${server.child?.exitCode ?? server.child?.signalCode}`);
 });
 
