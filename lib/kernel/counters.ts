@@ -4,8 +4,7 @@
 // `SyncookiesSent`, `ActiveOpens`, ...), with a few words on what each one
 // the lesson uses counts. The counters are per network namespace: read
 // inside one, they count only its traffic.
-import fs from 'node:fs';
-import { unreadable } from './procfile.ts';
+import { readProcText } from './procfile.ts';
 
 /** Counter name -> value, as the kernel names them. */
 export type Counters = Record<string, number>;
@@ -51,13 +50,8 @@ export function parseCounters(text: string, prefixes: readonly string[] = ['TcpE
 export function readCounters(procRoot = '/proc'): Counters {
   const counters: Counters = {};
   for (const [file, prefixes] of SOURCES) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`${procRoot}/${file}`, 'latin1');
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') continue;
-      throw unreadable(`${procRoot}/${file}`, error);
-    }
+    const text = readProcText(`${procRoot}/${file}`);
+    if (text === null) continue;
     Object.assign(counters, parseCounters(text, prefixes));
   }
   return counters;

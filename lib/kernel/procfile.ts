@@ -66,6 +66,21 @@ export function readProcFile(file: string): Uint8Array | null {
   }
 }
 
+/**
+ * A small /proc text file (a sysctl, a counters table), or null when it does
+ * not exist (IPv6 disabled, an older kernel without that sysctl). Any other
+ * error is a Failure naming the file, as for readProcFile.
+ * @example readProcText('/proc/sys/net/ipv4/tcp_syn_retries') // '6\n'
+ */
+export function readProcText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw unreadable(file, error);
+  }
+}
+
 /** The Failure for a /proc file that exists but cannot be read. */
 export function unreadable(file: string, error: unknown): Failure {
   return new Failure(`cannot read ${file}: ${describeError(error)}`);

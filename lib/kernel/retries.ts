@@ -2,8 +2,7 @@
 // half-open queue), computed from this system's own settings in
 // /proc/sys/net/ipv4 rather than quoted from memory: tcp_syn_retries,
 // tcp_syn_linear_timeouts (Linux 6.5+; absent before) and tcp_synack_retries.
-import fs from 'node:fs';
-import { unreadable } from './procfile.ts';
+import { readProcText } from './procfile.ts';
 
 /** The retry settings of this network namespace; `linear` is 0 where the kernel has no such setting. */
 export interface RetrySettings {
@@ -23,14 +22,8 @@ export const DEFAULT_RETRIES: RetrySettings = { synRetries: 6, synLinearTimeouts
  */
 export function readRetrySettings(procRoot = '/proc'): RetrySettings {
   const read = (name: string, fallback: number) => {
-    const file = `${procRoot}/sys/net/ipv4/${name}`;
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'latin1');
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return fallback;
-      throw unreadable(file, error);
-    }
+    const text = readProcText(`${procRoot}/sys/net/ipv4/${name}`);
+    if (text === null) return fallback;
     const value = Number(text.trim());
     return Number.isInteger(value) && value >= 0 ? value : fallback;
   };
