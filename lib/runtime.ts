@@ -6,6 +6,7 @@
 // `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
 // figures or a stack trace.
 import { readFileSync } from 'node:fs';
+import { isTsxCli, processInfo } from './kernel/self.ts';
 import { fileURLToPath } from 'node:url';
 import { Failure } from './errors.ts';
 
@@ -91,19 +92,15 @@ export function launcherPids(): number[] {
   const pids: number[] = [];
   let pid = process.ppid;
   while (pid > 1 && pids.length < 8) {
-    let args: string[];
-    let parent: number;
+    let info: ReturnType<typeof processInfo>;
     try {
-      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      // The command name may hold spaces and parentheses: the ppid follows the last ')'.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      info = processInfo(pid); // null: not Linux, or the parent is already gone
     } catch {
-      break; // not Linux, or the parent is already gone
+      break; // /proc unreadable (out of descriptors): no launcher known, none watched
     }
-    if (!isLauncher(args)) break;
+    if (!info || !isLauncher(info.argv)) break;
     pids.push(pid);
-    pid = parent;
+    pid = info.ppid;
   }
   return pids;
 }
@@ -111,12 +108,7 @@ export function launcherPids(): number[] {
 function isLauncher(args: string[]): boolean {
   if (args.length === 0) return false;
   if (/^npm (exec|start|run|run-script|x|test)\b/.test(args[0])) return true; // npm's process title
-  // `node --import tsx FILE` is a program of its own (a test runner, say), not
-  // a launcher: there tsx is only the loader of that process.
-  const launches = (arg: string, i: number) =>
-    !/^--(?:import|loader|require)$/.test(args[i - 1] ?? '') &&
-    /(^|\/)(npx|npm|tsx)$|\/(npx|npm)-cli\.js$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg);
-  if (args.some(launches)) return true;
+  if (isTsxCli(args) || args.some((arg) => /(^|\/)(npx|npm)$|\/(npx|npm)-cli\.js$/.test(arg))) return true;
   const shell = /(^|\/)(sh|dash|bash)$/.test(args[0]) && args[1] === '-c';
   return shell && /\b(tsx|npm|npx)\b/.test(args.slice(2).join(' '));
 }

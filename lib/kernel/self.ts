@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { SocketRow } from './procnet.ts';
 
 /** The parent pid and argv of a process from /proc, or null when it is gone. */
-function processInfo(pid: number, procRoot: string): { ppid: number; argv: string[] } | null {
+export function processInfo(pid: number, procRoot = '/proc'): { ppid: number; argv: string[] } | null {
   try {
     const stat = fs.readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -22,7 +22,7 @@ function processInfo(pid: number, procRoot: string): { ppid: number; argv: strin
 // The tsx CLI: `node .../node_modules/.bin/tsx SCRIPT` or `.../tsx/dist/cli.mjs`.
 // `node --import tsx FILE` is not: there tsx is a loader of this very process
 // (a test runner that starts netstat, say), and its sockets are somebody else's.
-const isTsxCli = (argv: string[]) =>
+export const isTsxCli = (argv: string[]) =>
   argv
     .slice(0, 3)
     .some((arg, i, args) => !/^--(?:import|loader|require)$/.test(args[i - 1] ?? '') && /(?:^|\/)tsx$|\/tsx\/dist\/cli\.[cm]?js$/.test(arg));
