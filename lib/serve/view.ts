@@ -270,9 +270,6 @@ export function hostAllowed(value: string | undefined, bound: { host: string; po
   return allowedNames(bound.host).has(name);
 }
 
-// Statuses lib/wire/http.ts has no reason phrase for (it serves one page).
-STATUS_TEXT[405] ??= 'Method Not Allowed';
-STATUS_TEXT[421] ??= 'Misdirected Request';
 
 const ROUTES = new Set(['/', '/events', '/api/sockets', '/api/statistics', '/api/status']);
 
