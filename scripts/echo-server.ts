@@ -27,7 +27,7 @@ import { EchoServer, type EchoStats } from '../lib/serve/echo.ts';
 import { echoDatagrams } from '../lib/serve/udpecho.ts';
 import { DataCopy } from '../lib/serve/datacopy.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'echo-server';
 /** The backlog passed to listen(); `ss -ltn` shows min(it, somaxconn) as Send-Q. */
@@ -36,11 +36,9 @@ const HELP = `Usage: echo-server [--host HOST] [--port PORT] [--udp | --unix PAT
 
 Writes back every byte each client sends, and copies it to stdout.
 
-  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 = INADDR_ANY,
-                        :: = the IPv6 any-address)
-  --port PORT           port (default 8001, the lesson's; 0 = an ephemeral port)
+${listenHelp(8001, 24)}
   --udp                 echo UDP datagrams, each back to its sender
-  --unix PATH           listen on a Unix stream socket at PATH (removed on exit)
+${unixHelp(24)}
   --max-conns N         most clients at once (default 1000); past it a new
                         connection is closed at once and logged
   --idle-timeout SECS   close a connection after SECS with no traffic (default: never)

@@ -22,11 +22,11 @@
 //   curl -v http://127.0.0.1:8080/
 import net from 'node:net';
 import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
-import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
+import { announceListening, listenTcp, onShutdown } from '../lib/net.ts';
 import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, parseListenFlags } from '../lib/serve/listen-flags.ts';
-import { RateLimitedLog, watchDescriptors } from '../lib/serve/guard.ts';
+import { LISTEN_OPTIONS, parseListenFlags, listenHelp } from '../lib/serve/listen-flags.ts';
+import { AcceptGate } from '../lib/serve/gate.ts';
 import { MAX_BODY_BYTES } from '../lib/wire/http.ts';
 import { serveHello, type HelloOptions } from '../lib/serve/hello.ts';
 
@@ -39,8 +39,7 @@ the exact bytes of the browser's request, the connection's four-tuple and how
 many requests the connection has carried.
 
 Options:
-  --host HOST              address to listen on (default 127.0.0.1)
-  --port PORT              port to listen on, 0 for any free port (default 8080)
+${listenHelp(8080, 27)}
   --head-timeout SECONDS   close a connection that has not completed a request
                            within this time, also an idle keep-alive one (default 10)
   --max-body BYTES         largest request body shown; longer ones get 413 (default ${MAX_BODY_BYTES})
@@ -71,29 +70,17 @@ await runMain(NAME, async () => {
   };
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const denyLog = new RateLimitedLog(log, { burst: 20 });
-  const connections = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    if (acl && !acl.allows(socket.remoteAddress)) {
-      socket.on('error', () => {});
-      denyLog.log(`deny ${fourTuple(socket)} (--allow/--deny)`);
-      return void socket.destroy();
-    }
-    connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
+    if (gate.admit(socket) === null) return;
+    gate.track(socket);
     serveHello(socket, options);
   });
+  const gate = new AcceptGate(server, { log, acl });
   const endpoint = await listenTcp(server, { host, port });
   announceListening(endpoint, 'tcp');
-  // EMFILE and other accept() errors: log (once a second), never crash.
-  const unwatch = watchDescriptors(server, { log, active: () => connections.size });
   process.stderr.write(`open http://${browsable(endpoint)}/ in a browser\n`);
 
-  onShutdown(() => {
-    unwatch();
-    server.close();
-    for (const socket of connections) socket.destroy();
-  });
+  onShutdown(() => gate.closeAll());
 });
 
 /** The URL host for a bound endpoint: a wildcard address is reached through loopback. */

@@ -24,20 +24,20 @@
 // SIGUSR2 makes it accept now and keep accepting (handshake-tour uses it).
 import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { announceListening, onShutdown } from '../lib/net.ts';
-import { formatEndpoint } from '../lib/wire/address.ts';
-import { listenWithoutAccept, readAcceptQueue, somaxconn, type AcceptedConnection } from '../lib/serve/noaccept.ts';
+import { listenWithoutAccept, readAcceptQueue, somaxconn } from '../lib/serve/noaccept.ts';
+import { reportLateAccepts } from '../lib/serve/late-accept.ts';
+import { AcceptGate } from '../lib/serve/gate.ts';
 import { runtimeName, unsupported } from '../lib/runtime.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, parseListenFlags } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, parseListenFlags, listenHelp } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'listen-only';
-const HELP = `Usage: listen-only [--host H] [--port P] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
+const HELP = `Usage: listen-only [--host HOST] [--port PORT] [--backlog N] [--for SECONDS] [--allow CIDR] [--deny CIDR]
 
 socket(), bind(), listen(N), and then no accept(): connections wait in the
 kernel's accept queue. Prints \`accept queue: Q (backlog N)\` once a second.
 
-  --host H         address to bind (default 127.0.0.1)
-  --port P         port (default 8001; 0 picks a free one)
+${listenHelp(8001, 19)}
   --backlog N      listen() backlog (default 64, as in the lesson; the kernel
                    caps it at net.core.somaxconn and holds N + 1 connections)
   --for SECONDS    hold that long, then accept() every queued connection, print
@@ -86,73 +86,16 @@ await runMain(NAME, async () => {
   };
   const ticker = setInterval(printQueue, 1000);
 
-  // Accepting: each connection is reported once the bytes the kernel held for
-  // it (its Recv-Q before accept()) have arrived, or it ended, or 1 s passed.
-  let accepting = false;
-  const pending = new Map<number, { conn: AcceptedConnection; want: number; bytes: Buffer[]; timer: NodeJS.Timeout }>();
-  let expected = new Map<string, number>();
-  let reported = 0;
-  let onReport = () => {};
-  const report = (id: number) => {
-    const entry = pending.get(id);
-    if (!entry) return;
-    pending.delete(id);
-    clearTimeout(entry.timer);
-    const bytes = Buffer.concat(entry.bytes);
-    const { conn } = entry;
-    const tuple = `${formatEndpoint(conn.remoteAddress, conn.remotePort)} -> ${formatEndpoint(conn.localAddress, conn.localPort)}`;
-    const sent = bytes.length === 0 ? '' : `: ${JSON.stringify(bytes.toString('latin1'))}`;
-    process.stdout.write(`accepted ${tuple}; ${bytes.length} bytes sent before accept()${sent}\n`);
-    reported++;
-    onReport();
-  };
-  server.on('connection', (conn: AcceptedConnection) => {
-    if (acl && !acl.allows(conn.remoteAddress)) {
-      server.closeConnection(conn.id);
-      const tuple = `${formatEndpoint(conn.remoteAddress, conn.remotePort)} -> ${formatEndpoint(conn.localAddress, conn.localPort)}`;
-      process.stderr.write(`deny ${tuple} (--allow/--deny)\n`);
-      expected.delete(formatEndpoint(conn.remoteAddress, conn.remotePort));
-      reported++;
-      onReport();
-      return;
-    }
-    const key = formatEndpoint(conn.remoteAddress, conn.remotePort);
-    const want = expected.get(key) ?? 0;
-    expected.delete(key);
-    const timer = setTimeout(() => report(conn.id), 1000);
-    pending.set(conn.id, { conn, want, bytes: [], timer });
-    if (want === 0) setImmediate(() => report(conn.id));
+  // accept(), late: each connection with the bytes its client sent before it.
+  const gate = new AcceptGate(null, { log: (line) => process.stderr.write(`${line}\n`), acl });
+  const acceptQueued = reportLateAccepts(server, {
+    gate,
+    print: (line) => process.stdout.write(`${line}\n`),
+    log: (line) => process.stderr.write(`${line}\n`),
   });
-  server.on('data', (id: number, chunk: Buffer) => {
-    const entry = pending.get(id);
-    if (!entry) return;
-    entry.bytes.push(chunk);
-    if (entry.bytes.reduce((sum, b) => sum + b.length, 0) >= entry.want) report(id);
-  });
-  server.on('end', (id: number) => report(id));
-
-  const acceptNow = async (): Promise<number> => {
-    if (accepting) return 0;
-    accepting = true;
+  const acceptNow = () => {
     clearInterval(ticker);
-    // Snapshot what waits in the kernel: the bytes each queued client sent.
-    const { queued } = readAcceptQueue(server.address, server.port);
-    expected = new Map(queued.map((row) => [formatEndpoint(row.remoteAddress!, row.remotePort!), row.recvQ ?? 0]));
-    process.stderr.write(`accept(): taking ${queued.length} queued connection${queued.length === 1 ? '' : 's'}\n`);
-    const target = reported + queued.length;
-    server.acceptAll();
-    // Wait until every queued connection was reported (each has a 1 s limit).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3000);
-      onReport = () => {
-        if (reported >= target) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      onReport();
-    });
-    return queued.length;
+    return acceptQueued();
   };
 
   let stopping = false;

@@ -16,28 +16,29 @@
 import net from 'node:net';
 import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { Failure } from '../lib/errors.ts';
-import { announceListening, fourTuple, listenTcp, onShutdown } from '../lib/net.ts';
+import { announceListening, listenTcp, onShutdown } from '../lib/net.ts';
+import { AcceptGate } from '../lib/serve/gate.ts';
 import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, parseListenFlags } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, parseListenFlags, listenHelp } from '../lib/serve/listen-flags.ts';
 import { ViewHub, serveView } from '../lib/serve/view.ts';
 import { Sampler } from '../lib/kernel/sampler.ts';
 import { defaultProcRoot, hasProcNet } from '../lib/kernel/procfile.ts';
 import { ownPids } from '../lib/kernel/self.ts';
 
 const NAME = 'socket-view';
-const HELP = `Usage: socket-view [--host H] [--port P] [--interval MS] [--allow CIDR] [--deny CIDR]
+const HELP = `Usage: socket-view [--host HOST] [--port PORT] [--interval MS] [--allow CIDR] [--deny CIDR]
 
 A web page of this host's sockets, live: TCP listeners with their half-open
 and accept queues and accepted connections, the other TCP states explained,
 UDP and Unix sockets, and a timeline of changes.
 
 Options:
-  --host H         address to listen on (default 127.0.0.1; the page shows
-                   process names and pids, so another address prints a warning)
-  --port P         port to listen on, 0 for any free port (default 8090)
+${listenHelp(8090, 19)}
+                   (the page shows process names and pids: an address that is
+                   not loopback prints a warning)
   --interval MS    read /proc at most this often while a page is open (default 500)
-${aclHelp(17)}
+${aclHelp(19)}
   -h, --help       show this help
 
 Routes: /  (the page; filters in the URL: ?port=8001&state=LISTEN&program=node)
@@ -64,18 +65,13 @@ runMain(NAME, async () => {
     throw new Failure(`/proc/net is not available on this platform (${process.platform}); socket-view reads the Linux socket tables`);
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const connections = new Set<net.Socket>();
   let hub: ViewHub | undefined;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    if (acl && !acl.allows(socket.remoteAddress)) {
-      socket.on('error', () => {});
-      log(`deny ${fourTuple(socket)} (--allow/--deny)`);
-      return void socket.destroy();
-    }
-    connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
+    if (gate.admit(socket) === null) return;
+    gate.track(socket);
     serveView(socket, hub!);
   });
+  const gate = new AcceptGate(server, { log, acl });
   const endpoint = await listenTcp(server, { host, port });
   const split = splitEndpoint(endpoint);
   const boundHost = split?.address ?? host;
@@ -89,13 +85,9 @@ runMain(NAME, async () => {
   const urlHost = boundHost === '0.0.0.0' ? '127.0.0.1' : boundHost === '::' ? '::1' : boundHost;
   log(`open http://${formatEndpoint(urlHost, boundPort)}/ in a browser`);
 
-  onShutdown(() => {
-    hub?.close();
-    server.close();
-    for (const socket of connections) socket.end();
-    setTimeout(() => {
-      for (const socket of connections) socket.destroy();
-    }, 200).unref();
+  onShutdown(async () => {
+    hub?.close(); // every event stream ends with our FIN
+    await gate.closeAll({ graceMs: 200 });
     process.exitCode = 0;
   });
 });

@@ -30,17 +30,15 @@ import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
 import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
 import { TalkServer } from '../lib/serve/talk.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'talk-server';
 const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex] [--allow CIDR] [--deny CIDR]
 
 Talks with one client at a time: prints what it sends, sends what you type.
 
-  --host HOST     address to listen on (default 127.0.0.1; 0.0.0.0 = INADDR_ANY,
-                  :: = the IPv6 any-address)
-  --port PORT     port (default 8001, the lesson's; 0 = an ephemeral port)
-  --unix PATH     listen on a Unix stream socket at PATH (removed on exit)
+${listenHelp(8001, 18)}
+${unixHelp(18)}
   --once          exit after the first client leaves
   --hex           print what the client sends as a hex dump (hexdump -C)
 ${aclHelp(18)}

@@ -12,13 +12,11 @@
 // when an idle timeout was asked for.
 import net from 'node:net';
 import { HexDumper } from '../wire/hexdump.ts';
-import { formatEndpoint } from '../wire/address.ts';
-import { fourTuple } from '../net.ts';
 import { endedByReset } from './reset.ts';
 import { adoptInPlaceReads, inPlaceReadsAvailable } from './fastecho.ts';
 import type { AccessList } from './acl.ts';
 import type { DataCopy } from './datacopy.ts';
-import { RateLimitedLog, watchDescriptors } from './guard.ts';
+import { AcceptGate } from './gate.ts';
 
 /** Counters of a server's life, for the summary line. */
 export interface EchoStats {
@@ -60,24 +58,15 @@ export interface EchoOptions {
 export class EchoServer {
   readonly server: net.Server;
   readonly stats: EchoStats = { connections: 0, refused: 0, bytes: 0, denied: 0, reflected: 0 };
-  private readonly open = new Set<net.Socket>();
-  private readonly maxConns: number;
+  private readonly gate: AcceptGate;
   private readonly idleMs: number;
   private readonly copy: DataCopy | null;
   private readonly log: (line: string) => void;
-  private readonly unixPath: string | undefined;
-  private readonly acl: AccessList | null;
-  private readonly denyLog: RateLimitedLog;
-  private readonly unwatch: () => void;
 
   constructor(options: EchoOptions = {}) {
-    this.maxConns = options.maxConns ?? 1000;
     this.idleMs = (options.idleTimeoutSeconds ?? 0) * 1000;
     this.copy = options.copy ?? null;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
-    this.unixPath = options.unixPath;
-    this.acl = options.acl ?? null;
-    this.denyLog = new RateLimitedLog(this.log, { burst: 20 });
     // allowHalfOpen: a client's FIN ends only its direction; we still echo
     // what is in flight and then send our own FIN.
     // noDelay: replies go out at once (TCP_NODELAY), as a C echo server does.
@@ -87,40 +76,25 @@ export class EchoServer {
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: inPlaceReadsAvailable() },
       (socket) => this.accept(socket),
     );
-    // EMFILE and other accept() errors: log (once a second), never crash.
-    this.unwatch = watchDescriptors(this.server, { log: this.log, active: () => this.open.size });
+    this.gate = new AcceptGate(this.server, {
+      log: this.log,
+      acl: options.acl,
+      maxConns: options.maxConns ?? 1000,
+      unixPath: options.unixPath,
+      counts: this.stats,
+    });
   }
 
   /** Connections open right now. */
   get active(): number {
-    return this.open.size;
+    return this.gate.active;
   }
 
   private accept(socket: net.Socket): void {
-    socket.on('error', ignoreError); // a reset client must never crash the server
-    if (this.unixPath === undefined && socket.remoteAddress === undefined) {
-      // Reset while it waited in the accept queue: accept() returned it, but
-      // getpeername() fails (ENOTCONN): the peer's address is gone with it.
-      const local = socket.localAddress === undefined ? '?' : formatEndpoint(socket.localAddress, socket.localPort ?? 0);
-      this.log(`reset before accept: a connection to ${local} was reset by its peer while it waited in the accept queue; its address is gone with it`);
-      socket.destroy();
-      return;
-    }
-    const tuple = fourTuple(socket, this.unixPath);
+    const tuple = this.gate.admit(socket);
+    if (tuple === null) return;
     const local = { address: socket.localAddress, port: socket.localPort };
     const remote = { address: socket.remoteAddress, port: socket.remotePort };
-    if (this.acl !== null && !this.acl.allows(socket.remoteAddress)) {
-      this.stats.denied++;
-      this.denyLog.log(`deny ${tuple} (--allow/--deny)`);
-      socket.destroy();
-      return;
-    }
-    if (this.open.size >= this.maxConns) {
-      this.stats.refused++;
-      this.log(`refuse ${tuple} (--max-conns ${this.maxConns} reached)`);
-      socket.destroy();
-      return;
-    }
     this.stats.connections++;
     this.log(`open ${tuple}`);
 
@@ -153,7 +127,7 @@ export class EchoServer {
       });
       conn.resume(); // paused by pauseOnConnect, or flowing already
     }
-    this.open.add(conn);
+    this.gate.track(conn);
     const resumeFromCopy = () => {
       copyFull = false;
       if (!sendFull) conn.resume();
@@ -183,7 +157,6 @@ export class EchoServer {
       });
     }
     conn.on('close', () => {
-      this.open.delete(conn);
       copy?.forget(resumeFromCopy);
       if (dumper) copy?.writeText(dumper.flush());
       this.log(`${reset ? 'reset' : 'close'} ${tuple} (${bytes} bytes)`);
@@ -191,13 +164,8 @@ export class EchoServer {
   }
 
   /** Stops listening, closes every connection, resolves when all are closed. */
-  async stop(): Promise<void> {
-    this.unwatch();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const sockets = [...this.open];
-    const gone = sockets.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
-    for (const socket of sockets) socket.destroy();
-    await Promise.all([closed, ...gone]);
+  stop(): Promise<void> {
+    return this.gate.closeAll();
   }
 }
 

@@ -1,4 +1,4 @@
-// The flags every server shares, parsed once: where to listen (--host,
+// The flags every server shares, parsed and documented once: where to listen (--host,
 // --port, or --unix PATH) and who may connect (--allow, --deny).
 import { parseHost, parsePort } from '../cli.ts';
 import { UsageError } from '../errors.ts';
@@ -10,6 +10,25 @@ export const LISTEN_OPTIONS = {
   port: { type: 'string' },
   ...ACL_OPTIONS,
 } as const;
+
+/**
+ * The --host and --port lines of a server's --help, the same words in every
+ * server; `column` is where the descriptions start (as aclHelp's).
+ */
+export function listenHelp(defaultPort: number, column = 24): string {
+  const pad = (flag: string) => `  ${flag}`.padEnd(column);
+  const more = ' '.repeat(column);
+  return [
+    `${pad('--host HOST')}address to listen on (default 127.0.0.1; 0.0.0.0 = INADDR_ANY,`,
+    `${more}:: = the IPv6 any-address)`,
+    `${pad('--port PORT')}port to listen on (default ${defaultPort}; 0 = any free port, printed)`,
+  ].join('\n');
+}
+
+/** The --unix line of a server's --help. */
+export function unixHelp(column = 24): string {
+  return `${'  --unix PATH'.padEnd(column)}listen on a Unix stream socket at PATH (removed on exit)`;
+}
 
 /** The --unix PATH definition, for servers that also listen on a Unix socket. */
 export const UNIX_OPTION = { unix: { type: 'string' } } as const;

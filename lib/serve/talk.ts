@@ -3,11 +3,10 @@
 // connections wait in the lesson's listen(lfd, 64) queue.
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { fourTuple } from '../net.ts';
 import { relayStream } from './relay.ts';
 import { describeError } from '../errors.ts';
 import type { AccessList } from './acl.ts';
-import { RateLimitedLog, watchDescriptors } from './guard.ts';
+import { AcceptGate } from './gate.ts';
 
 /** Clients that may wait for their turn (the lesson's listen backlog). */
 export const MAX_WAITING = 64;
@@ -53,33 +52,28 @@ export class TalkServer {
   private readonly waiting: Array<{ socket: net.Socket; tuple: string }> = [];
   private current: net.Socket | null = null;
   private stopping = false;
-  private readonly denyLog: RateLimitedLog;
-  private readonly unwatch: () => void;
+  private readonly gate: AcceptGate;
 
   constructor(options: TalkOptions) {
     this.options = options;
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.denyLog = new RateLimitedLog(this.log, { burst: 20 });
-    // EMFILE and other accept() errors: log (once a second), never crash.
-    this.unwatch = watchDescriptors(this.server, { log: this.log, active: () => this.waiting.length + (this.current ? 1 : 0) });
+    // The one talking plus MAX_WAITING waiting; the next is refused.
+    this.gate = new AcceptGate(this.server, {
+      log: this.log,
+      acl: options.acl,
+      maxConns: MAX_WAITING + 1,
+      fullReason: `${MAX_WAITING} clients already waiting`,
+      unixPath: options.unixPath,
+      counts: this.stats,
+    });
   }
 
   private accept(socket: net.Socket): void {
-    socket.on('error', () => {}); // errors are reported through the relay
-    if (this.stopping) return void socket.destroy();
-    const tuple = fourTuple(socket, this.options.unixPath);
-    if (this.options.acl && !this.options.acl.allows(socket.remoteAddress)) {
-      this.stats.denied++;
-      this.denyLog.log(`deny ${tuple} (--allow/--deny)`);
-      return void socket.destroy();
-    }
+    const tuple = this.gate.admit(socket); // errors are reported through the relay
+    if (tuple === null) return;
+    this.gate.track(socket);
     if (this.current === null) return void this.talk(socket, tuple);
-    if (this.waiting.length >= MAX_WAITING) {
-      this.stats.refused++;
-      this.log(`refuse ${tuple} (${MAX_WAITING} clients already waiting)`);
-      return void socket.destroy();
-    }
     this.waiting.push({ socket, tuple });
     this.log(`wait ${tuple} (another client is talking; ${this.waiting.length} waiting)`);
   }
@@ -115,15 +109,9 @@ export class TalkServer {
   }
 
   /** Stops listening and closes the talking and the waiting clients. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopping = true;
-    this.unwatch();
-    const sockets = [...this.waiting.splice(0).map((w) => w.socket), ...(this.current ? [this.current] : [])];
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const gone = sockets.map((socket) =>
-      socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve())),
-    );
-    for (const socket of sockets) socket.destroy();
-    await Promise.all([closed, ...gone]);
+    this.waiting.length = 0;
+    return this.gate.closeAll();
   }
 }
