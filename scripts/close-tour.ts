@@ -6,7 +6,9 @@
 // abortive close (RST, ECONNRESET, no TIME_WAIT), and the CLOSE_WAIT leak of
 // a server process that never calls close(). It runs in a private network
 // namespace when it can (its rows and capture are its own), else on the
-// host's loopback, showing only its own four-tuples.
+// host's loopback, showing only its own four-tuples. --view runs it on the
+// host's loopback with socket-view beside it (a page on the host cannot see a
+// namespace's sockets).
 //
 // Mirrors: shutdown(fd, SHUT_WR); close(fd) on either side first;
 // setsockopt(SO_LINGER {1, 0}) + close() for the RST; bind() after TIME_WAIT.
@@ -14,16 +16,17 @@
 //   npx tsx scripts/close-tour.ts
 //   npx tsx scripts/close-tour.ts --capture
 //   npx tsx scripts/close-tour.ts --json
+//   npx tsx scripts/close-tour.ts --view
 import { EXIT_CODES_HELP, parseCli, runMain } from '../lib/cli.ts';
-import { Failure } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { formatTable } from '../lib/kernel/format.ts';
-import { insidePrivateNamespace, onOuterGone, prepareNamespace, runInPrivateNamespace } from '../lib/netns.ts';
+import { insidePrivateNamespace, onOuterGone, prepareNamespace } from '../lib/netns.ts';
 import { stopOnSignals } from '../lib/cleanup.ts';
-import { LEAK_ENV, runCloseTour, runLeakServer } from '../lib/serve/closetour.ts';
-import { runtimeName } from '../lib/runtime.ts';
+import { LEAK_ENV, placeCloseTour, runCloseTour, runLeakServer } from '../lib/serve/closetour.ts';
+import { startTourView } from '../lib/serve/tourview.ts';
 
 const NAME = 'close-tour';
-const HELP = `Usage: close-tour [--capture] [--json]
+const HELP = `Usage: close-tour [--capture] [--json] [--view]
 
 Opens and closes real connections on loopback, six ways, and shows the
 connection's rows (netstat's layout) after each step: half-close, TIME_WAIT
@@ -32,11 +35,16 @@ on the client, TIME_WAIT on the server, the reset, the CLOSE_WAIT leak.
   --capture   the FIN, ACK and RST packets (tcpdump -i lo), inside the
               private network namespace only
   --json      one JSON document: { namespace, steps: [{ name, rows, packets? }] }
+  --view      also start socket-view (a live page of the sockets) filtered to
+              the tour's port and print its URL before the first step (on
+              stderr with --json); runs the tour on the host's loopback, since
+              a page on the host cannot see a private namespace's sockets
+              (so not with --capture)
   -h, --help  this help
 
 Runs in a private network namespace (unshare --net) where it can; elsewhere
-on the host's loopback, saying so on stderr. Ctrl-C stops everything it
-started and exits 130.
+(and with --view) on the host's loopback, saying so on stderr. Ctrl-C stops
+everything it started and exits 130.
 
 ${EXIT_CODES_HELP}`;
 
@@ -45,25 +53,17 @@ else await runMain(NAME, async () => {
   const args = parseCli({
     name: NAME,
     help: HELP,
-    options: { capture: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: { capture: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, view: { type: 'boolean', default: false } },
   });
   if (!args) return;
   const v = args.values;
+  if (v.view && v.capture) throw new UsageError('--view and --capture cannot be combined: the capture needs a private network namespace, whose sockets a page on the host cannot see');
 
-  let where = 'private';
-  try {
-    // Bun closes the inherited control pipe (fd 3) that lib/netns.ts keeps the inner process alive by.
-    if (runtimeName() === 'bun') throw new Failure('Bun cannot keep the namespace\'s control pipe open');
-    const code = await runInPrivateNamespace(NAME);
-    if (code !== null) {
-      process.exitCode = code;
-      return;
-    }
-  } catch (error) {
-    if (!(error instanceof Failure)) throw error;
-    where = 'host';
-    process.stderr.write(`${NAME}: runs on the host's loopback (${error.message}); its TIME_WAIT rows are shared with the host${v.capture ? ', and no capture there' : ''}\n`);
-  }
+  // The outer process re-runs this one in the namespace and exits with its code.
+  const place = await placeCloseTour(NAME, v.view);
+  if ('exitCode' in place) return void (process.exitCode = place.exitCode);
+  const where = place.where;
+  if (place.why) process.stderr.write(`${NAME}: runs on the host's loopback (${place.why}); its TIME_WAIT rows are shared with the host${v.capture ? ', and no capture there' : ''}\n`);
 
   const { steps: cleanups, run: cleanup } = stopOnSignals(
     NAME,
@@ -74,6 +74,8 @@ else await runMain(NAME, async () => {
   const out = (line: string) => {
     if (!v.json) process.stdout.write(line + '\n');
   };
+  const view = v.view ? startTourView(import.meta.url) : null;
+  if (view) cleanups.push(() => view.stop());
   let k = 0;
   try {
     if (where === 'private') await prepareNamespace();
@@ -82,6 +84,12 @@ else await runMain(NAME, async () => {
       { capture: v.capture && where === 'private', selfCommand: [process.execPath, ...process.execArgv, ...process.argv.slice(1)] },
       {
         note: (line) => process.stderr.write(`${NAME}: ${line}\n`),
+        async listening(port) {
+          if (!view) return;
+          const line = await view.line(port);
+          if (v.json) process.stderr.write(`${NAME}: ${line}\n`);
+          else out(`\n${line}`);
+        },
         step(step, sentences) {
           out(`\n## Step ${++k}: ${step.name}`);
           for (const line of step.packets ?? []) out(`  packet: ${line}`);

@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { ROOT, hasStackTrace, missingCommand, needs, runScript, withDeadline } from './helpers.ts';
+import net from 'node:net';
+import { ROOT, connect, hasStackTrace, missingCommand, needs, readAll, runScript, startScript, withDeadline } from './helpers.ts';
 
 const tcpdumpTest = needs(test, 'tcpdump', missingCommand('tcpdump', ['--version']));
 
@@ -123,5 +124,61 @@ for (const [where, to] of [['private', 'group'], ['host', 'group'], ['host', 'pr
     }
   });
 }
+
+// --view: socket-view beside the tour, on the host's loopback even where a namespace is possible.
+const VIEW_LINE = /watch it live: http:\/\/127\.0\.0\.1:(\d+)\/\?port=(\d+) +\(socket-view, pid (\d+)\)/;
+const viewGone = async (viewPort: number, viewPid: number) => {
+  await withDeadline((async () => { while (!gone(viewPid)) await new Promise((r) => setTimeout(r, 20)); })(), 5000, `socket-view ${viewPid} to exit`);
+  const refused = await new Promise<string>((resolve) => {
+    const socket = net.connect(viewPort, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+  assert.is(refused, 'ECONNREFUSED', `socket-view's port ${viewPort} is still open`);
+};
+
+test('--view: says it runs on the host, the URL before Step 1, /api/sockets answers while the tour runs, socket-view gone after', async () => {
+  const tour = startScript('close-tour', ['--view'], { env: { SOCKET_LAB_CLOSE_TOUR_HOLD_MS: '3000' } });
+  try {
+    const [, viewPort, port, viewPid] = (await tour.waitForStdout(VIEW_LINE, 30000)).map(Number);
+    const socket = await connect(viewPort);
+    socket.write(`GET /api/sockets?port=${port} HTTP/1.1\r\nHost: 127.0.0.1:${viewPort}\r\nConnection: close\r\n\r\n`);
+    const response = String(await readAll(socket, 10000));
+    assert.match(response, /^HTTP\/1\.1 200 /);
+    assert.match(response, /Content-Type: application\/json/i);
+    const rows = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as Row[];
+    assert.ok(rows.some((row) => row.state === 'LISTEN' && row.localPort === port), JSON.stringify(rows));
+    const exit = await tour.wait(30000);
+    assert.is(exit.code, 0, tour.stderr);
+    const urlAt = tour.stdout.search(VIEW_LINE);
+    assert.ok(urlAt > 0 && urlAt < tour.stdout.indexOf('## Step 1'), tour.stdout);
+    assert.match(tour.stdout, /^# How a connection ends \(the host's loopback\)$/m);
+    // The namespace case: one line saying why it is on the host instead.
+    assert.equal(tour.stderr.trim().split('\n'), [
+      "close-tour: runs on the host's loopback (--view: a page on the host cannot see the sockets of a private network namespace); its TIME_WAIT rows are shared with the host",
+    ]);
+    await viewGone(viewPort, viewPid);
+  } finally {
+    await tour.stop('SIGKILL').catch(() => {});
+  }
+});
+
+test('--view --json: the URL on stderr, one JSON document on stdout, on the host', async () => {
+  const { doc, stderr } = await runJson(['--view']);
+  assert.is(doc.namespace, 'host');
+  checkStory(doc);
+  const match = VIEW_LINE.exec(stderr);
+  assert.ok(match && Number(match[2]) === doc.steps[0].tuple!.server, stderr);
+  assert.match(stderr, /^close-tour: watch it live: /m);
+  await viewGone(Number(match[1]), Number(match[3]));
+});
+
+test('--view --capture: a usage error (the capture needs the namespace), exit 2', async () => {
+  const result = await runScript('close-tour', ['--view', '--capture'], { deadlineMs: 15000 });
+  assert.is(result.code, 2);
+  assert.is(result.stdout, '');
+  assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+  assert.match(result.stderr, /--view and --capture cannot be combined/);
+});
 
 test.run();

@@ -12,7 +12,8 @@ import { Failure } from '../errors.ts';
 import { sleep, until, withTimeout } from '../deadline.ts';
 import { readSockets, attachOwners, type SocketRow } from '../kernel/table.ts';
 import { explainRow } from '../kernel/explain.ts';
-import { startCapture, type Capture } from '../netns.ts';
+import { runInPrivateNamespace, startCapture, type Capture } from '../netns.ts';
+import { runtimeName } from '../runtime.ts';
 
 /** Set in the environment of the leaking server child (the tour re-runs itself). */
 export const LEAK_ENV = 'SOCKET_LAB_CLOSE_TOUR_LEAK';
@@ -24,10 +25,30 @@ export interface Step {
   [key: string]: unknown;
 }
 
+/**
+ * Where the tour runs: `private` once inside the namespace; `host` with why
+ * not (unshare refused, Bun, --view); or, on the outer side, the exit code
+ * of the tour re-run in the namespace.
+ */
+export async function placeCloseTour(name: string, view: boolean): Promise<{ where: 'private' | 'host'; why?: string } | { exitCode: number }> {
+  try {
+    // Bun closes the inherited control pipe (fd 3) that lib/netns.ts keeps the inner process alive by.
+    if (runtimeName() === 'bun') throw new Failure('Bun cannot keep the namespace\'s control pipe open');
+    if (view) throw new Failure('--view: a page on the host cannot see the sockets of a private network namespace');
+    const code = await runInPrivateNamespace(name);
+    return code === null ? { where: 'private' } : { exitCode: code };
+  } catch (error) {
+    if (!(error instanceof Failure)) throw error;
+    return { where: 'host', why: error.message };
+  }
+}
+
 /** How a step is told while it happens. */
 export interface StepSink {
   step(step: Step, sentences: string[]): void;
   note(line: string): void;
+  /** Awaited once the tour's listener is up, before step 1 (--view prints its URL here). */
+  listening?(port: number): Promise<void> | void;
 }
 
 interface Tuple {
@@ -126,6 +147,7 @@ export async function runCloseTour(
   const server = await listen();
   servers.push(server);
   const port = (server.address() as net.AddressInfo).port;
+  await sink.listening?.(port);
   const a = await connect(port, clients);
   await until(() => server.accepted[0], 5000, 'accept()');
   const t1 = a.tuple;
