@@ -3,13 +3,18 @@
 // process's stdin, stdout and stderr; strace writes to a temporary file that
 // is followed (read every 50 ms, and to the end once strace exits). Also the
 // refusals before anything runs: strace not installed, ptrace refused, the
-// command not found, each a Failure (one line, exit 1).
+// command not found, each a Failure (one line, exit 1). On top of it, what a
+// tracer's command line needs: its own flags split from the command, a
+// sibling script run the way this one runs, the calls on the program's own
+// sockets handed over one by one, signals passed on, the -o file.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Failure } from './errors.ts';
-import { EPOLL_CALLS, SOCKET_CALLS } from './kernel/strace.ts';
+import { fileURLToPath } from 'node:url';
+import { Failure, describeError } from './errors.ts';
+import { EPOLL_CALLS, SOCKET_CALLS, SocketFilter, StraceParser, type StraceCall } from './kernel/strace.ts';
+import { siblingCommand } from './runtime.ts';
 
 /**
  * An executable named `name` on PATH (or `name` itself when it holds a
@@ -142,5 +147,101 @@ export function traceCommand(strace: string, command: string[], options: TraceOp
       }
     },
     done,
+  };
+}
+
+/**
+ * Splits a tracer's argv into its own flags and the command: at `--`, or at
+ * the first word that is not a flag (`valued` flags take the next word).
+ * @example splitCommandLine(['--json', 'client', '-v']) // { own: ['--json'], command: ['client', '-v'] }
+ */
+export function splitCommandLine(argv: string[], valued = ['-o', '--output']): { own: string[]; command: string[] } {
+  const own: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return { own, command: argv.slice(i + 1) };
+    if (!arg.startsWith('-') || arg === '-') return { own, command: argv.slice(i) };
+    own.push(arg);
+    if (valued.includes(arg) && i + 1 < argv.length) own.push(argv[++i]);
+  }
+  return { own, command: [] };
+}
+
+/**
+ * The argv to trace: a sibling script of `fromUrl` (`echo-server`), run the
+ * way this script runs, or an executable on PATH; a Failure when neither.
+ */
+export function commandToTrace(command: string[], fromUrl: string): string[] {
+  const [first, ...rest] = command;
+  const ext = fromUrl.endsWith('.mjs') ? 'mjs' : 'ts';
+  if (/^[a-z][a-z0-9-]*$/.test(first) && fs.existsSync(fileURLToPath(new URL(`${first}.${ext}`, fromUrl)))) {
+    return [...siblingCommand(first, fromUrl), ...rest];
+  }
+  const found = findExecutable(first);
+  if (!found) throw new Failure(`command not found: ${first}`);
+  return [found, ...rest];
+}
+
+/** Where the trace goes: stderr, or FILE (`-o FILE`, opened now: a Failure naming it when it cannot be). */
+export function traceOutput(file: string | undefined): (text: string) => void {
+  if (file === undefined) return (text) => process.stderr.write(text);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'w');
+  } catch (error) {
+    throw new Failure(`-o ${JSON.stringify(file)}: ${describeError(error)}`);
+  }
+  return (text) => fs.writeSync(fd, text);
+}
+
+export interface SocketTrace extends Traced {
+  /** Every call shown so far, in order. */
+  calls: StraceCall[];
+}
+
+/**
+ * Traces `command` and hands over each call on the program's own sockets
+ * (lib/kernel/strace.ts's rule; `programArgs` name its Unix socket paths),
+ * with whether the traced program itself made it (not a child or thread).
+ */
+export function traceSockets(
+  strace: string,
+  command: string[],
+  options: { epoll: boolean; programArgs: string[]; onCall: (call: StraceCall, fromMain: boolean) => void },
+): SocketTrace {
+  const parser = new StraceParser();
+  const filter = new SocketFilter(options.programArgs);
+  const calls: StraceCall[] = [];
+  let mainPid: number | undefined;
+  const traced = traceCommand(strace, command, {
+    epoll: options.epoll,
+    onLine(line) {
+      const call = parser.push(line);
+      if (!call) return;
+      mainPid ??= call.pid;
+      for (const shown of filter.accept(call, { epoll: options.epoll })) {
+        calls.push(shown);
+        options.onCall(shown, shown.pid === (traced.tracee() ?? mainPid));
+      }
+    },
+  });
+  return { ...traced, calls };
+}
+
+/**
+ * Passes SIGTERM, and SIGINT unless stdin is a terminal, on to the traced
+ * program until it exits; returns the function that stops passing them.
+ */
+export function forwardSignals(traced: Traced): () => void {
+  const forward = (signal: NodeJS.Signals) => {
+    // A Ctrl-C on a terminal reaches the whole process group, the traced program too.
+    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+    traced.signal(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return () => {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
   };
 }

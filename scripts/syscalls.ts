@@ -15,20 +15,10 @@
 //   npx tsx scripts/syscalls.ts -- echo-server --port 0 --quiet
 //   npx tsx scripts/syscalls.ts --all -o /tmp/trace.txt -- client 127.0.0.1 8001
 //   npx tsx scripts/syscalls.ts --json -- echo-server --udp --port 0
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
-import { Failure, UsageError, describeError } from '../lib/errors.ts';
-import { siblingCommand } from '../lib/runtime.ts';
-import { checkStrace, findExecutable, traceCommand } from '../lib/trace.ts';
-import {
-  SocketFilter,
-  StraceParser,
-  describeCall,
-  formatSummaryRow,
-  summarize,
-  type StraceCall,
-} from '../lib/kernel/strace.ts';
+import { UsageError } from '../lib/errors.ts';
+import { EPOLL_NOTE, callText, summaryText, traceDocument } from '../lib/kernel/strace-report.ts';
+import { checkStrace, commandToTrace, forwardSignals, splitCommandLine, traceOutput, traceSockets } from '../lib/trace.ts';
 
 const NAME = 'syscalls';
 const HELP = `Usage: syscalls [--all] [--json] [-o FILE] [--] SCRIPT|COMMAND [ARGS...]
@@ -59,32 +49,8 @@ Needs strace (Debian package strace) and ptrace (CAP_SYS_PTRACE in a container).
 ${exitCodesHelp({ failures: 'strace missing, ptrace refused or COMMAND not found' })}
   Otherwise the traced program's exit code (128+N when signal N killed it).`;
 
-const EPOLL_NOTE =
-  'epoll: Node never blocks in accept() or read() as the lesson\'s loop does: every socket is ' +
-  'O_NONBLOCK and registered with epoll_ctl, and the one thread sleeps in epoll_wait until some ' +
-  'socket is ready, then calls accept4/read until EAGAIN; one loop serves every connection.';
-
-/** Splits argv into syscalls' own flags and the command (at `--` or the first word). */
-function splitArgv(argv: string[]): { own: string[]; command: string[] } {
-  const own: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') return { own, command: argv.slice(i + 1) };
-    if (!arg.startsWith('-') || arg === '-') return { own, command: argv.slice(i) };
-    own.push(arg);
-    if ((arg === '-o' || arg === '--output') && i + 1 < argv.length) own.push(argv[++i]);
-  }
-  return { own, command: [] };
-}
-
-function errnoWords(call: StraceCall): string | undefined {
-  if (!call.errno) return undefined;
-  const known = describeError({ code: call.errno });
-  return known === call.errno ? `${(call.errnoText ?? '').toLowerCase()} (${call.errno})` : known;
-}
-
 async function main(): Promise<void> {
-  const { own, command } = splitArgv(process.argv.slice(2));
+  const { own, command } = splitCommandLine(process.argv.slice(2));
   const args = parseCli({
     name: NAME,
     help: HELP,
@@ -101,92 +67,26 @@ async function main(): Promise<void> {
 
   // strace first: where it is missing nothing is looked up or run.
   const strace = checkStrace();
-  let argvToTrace: string[];
-  const self = import.meta.url;
-  const ext = self.endsWith('.mjs') ? 'mjs' : 'ts';
-  if (/^[a-z][a-z0-9-]*$/.test(first) && fs.existsSync(fileURLToPath(new URL(`${first}.${ext}`, self)))) {
-    argvToTrace = [...siblingCommand(first, self), ...rest];
-  } else {
-    const found = findExecutable(first);
-    if (!found) throw new Failure(`command not found: ${first}`);
-    argvToTrace = [found, ...rest];
-  }
-
-  let out: (text: string) => void = (text) => process.stderr.write(text);
-  if (args.values.output !== undefined) {
-    let fd: number;
-    try {
-      fd = fs.openSync(args.values.output, 'w');
-    } catch (error) {
-      throw new Failure(`-o ${JSON.stringify(args.values.output)}: ${describeError(error)}`);
-    }
-    out = (text) => fs.writeSync(fd, text);
-  }
+  const argvToTrace = commandToTrace(command, import.meta.url);
+  const out = traceOutput(args.values.output);
   const json = args.values.json === true;
   const epoll = args.values.all === true;
-  const parser = new StraceParser();
-  const filter = new SocketFilter(rest);
-  const calls: StraceCall[] = [];
-  let mainPid: number | undefined;
   if (!json) {
-    out(`syscalls: the socket calls of ${[first, ...rest].join(' ')}\n`);
+    out(`syscalls: the socket calls of ${command.join(' ')}\n`);
     if (epoll) out(`${EPOLL_NOTE}\n`);
   }
 
-  const traced = traceCommand(strace, argvToTrace, {
+  const traced = traceSockets(strace, argvToTrace, {
     epoll,
-    onLine(line) {
-      const call = parser.push(line);
-      if (!call) return;
-      mainPid ??= call.pid;
-      for (const shown of filter.accept(call, { epoll })) {
-        calls.push(shown);
-        if (json) continue;
-        const said = describeCall(shown);
-        const who = shown.pid === (traced.tracee() ?? mainPid) ? '' : `[pid ${shown.pid}] `;
-        out(`${who}${said.line}${said.lesson ? `    // ${said.lesson}` : ''}\n`);
-        for (const detail of said.details) out(`    ${detail}\n`);
-      }
+    programArgs: rest,
+    onCall(call, fromMain) {
+      if (!json) out(callText(call, fromMain));
     },
   });
-  const forward = (signal: NodeJS.Signals) => {
-    // A Ctrl-C on a terminal reaches the whole process group, the traced program too.
-    if (signal === 'SIGINT' && process.stdin.isTTY) return;
-    traced.signal(signal);
-  };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  const stopForwarding = forwardSignals(traced);
   const code = await traced.done;
-  process.off('SIGINT', forward);
-  process.off('SIGTERM', forward);
-
-  const summary = summarize(calls);
-  if (json) {
-    const doc = {
-      command: [first, ...rest],
-      exitCode: code,
-      calls: calls.map((call) => ({
-        pid: call.pid,
-        name: call.name,
-        fd: call.fd?.fd ?? null,
-        socket: call.fd?.proto ? { proto: call.fd.proto, local: call.fd.local ?? null, remote: call.fd.remote ?? null } : null,
-        args: call.args,
-        ...(call.sockaddr ? { sockaddr: call.sockaddr } : {}),
-        ...(call.data !== undefined ? { data: call.data, truncated: call.truncated === true } : {}),
-        result: call.result,
-        ...(call.resultFd?.proto
-          ? { newSocket: { fd: call.resultFd.fd, proto: call.resultFd.proto, local: call.resultFd.local ?? null, remote: call.resultFd.remote ?? null } }
-          : {}),
-        errno: call.errno ?? null,
-        error: errnoWords(call) ?? null,
-      })),
-      summary,
-    };
-    out(JSON.stringify(doc, null, 2) + '\n');
-  } else {
-    out(`summary (exit code ${code}):${summary.length === 0 ? ' no socket calls' : ''}\n`);
-    for (const row of summary) out(`  ${formatSummaryRow(row)}\n`);
-  }
+  stopForwarding();
+  out(json ? traceDocument(command, code, traced.calls) : summaryText(code, traced.calls));
   process.exitCode = code;
 }
 
