@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import {
   startScript, runScript, runCommand, needs, missingCommand, connect, readBytes, readAll, withDeadline, hasStackTrace, type ScriptProcess,
 } from './helpers.ts';
+import { readSockets } from '../lib/kernel/table.ts';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echo-test-'));
@@ -104,6 +105,43 @@ test('a client that resets mid-stream does not disturb the others, and its close
   good.end();
   // And the server still takes new clients.
   assert.equal((await echoOnce(port, Buffer.from('still here'))).toString(), 'still here');
+});
+
+test('the summary counts the bytes the kernel took: not those still queued in the server when its client reset', async () => {
+  const proc = startScript('echo-server', ['--port', '0', '--quiet']);
+  try {
+    const { port: p } = await proc.listening();
+    const hog = await connect(p);
+    hog.on('error', () => {});
+    hog.pause(); // never read: the echo backs up into the server
+    hog.write(Buffer.alloc(32 << 20, 0x61));
+    const src = hog.localPort!;
+    // The server stops reading only when its own writes are stuck (it pauses
+    // on a full send side): its Recv-Q then stays put, not drained to 0,
+    // and echo bytes are queued in the server, not yet taken by the kernel.
+    const serverSide = () =>
+      readSockets({ tcp: true, udp: false, unix: false }).find((row) => row.localPort === p && row.remotePort === src);
+    let last = -1;
+    const stuck = async () => {
+      for (let i = 0; i < 300; i++) {
+        const recvQ = serverSide()?.recvQ ?? 0;
+        if (recvQ > 0 && recvQ === last) return true;
+        last = recvQ;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    assert.ok(await withDeadline(stuck(), 40000, 'the server to stop reading'), `the server stopped reading (Recv-Q ${last})`);
+    hog.resetAndDestroy();
+    const [, received] = await proc.waitForStderr(new RegExp(`reset 127\\.0\\.0\\.1:${src} -> 127\\.0\\.0\\.1:${p} \\((\\d+) bytes\\)\n`));
+    await proc.stop('SIGTERM');
+    const [, echoed] = proc.stderr.match(/summary: 1 connection, (\d+) bytes echoed/) ?? [];
+    assert.ok(echoed !== undefined, proc.stderr);
+    assert.ok(Number(echoed) < Number(received), `echoed ${echoed} of ${received} received: the bytes the reset dropped in the server count as echoed`);
+    assert.ok(Number(received) - Number(echoed) <= 4 << 20, `at most the server's own queue is missing (${received} - ${echoed})`);
+  } finally {
+    await proc.stop('SIGKILL');
+  }
 });
 
 test('half-close: the server echoes what is in flight, then closes', async () => {

@@ -24,7 +24,7 @@ export interface EchoStats {
   connections: number;
   /** Connections closed at once because --max-conns was reached. */
   refused: number;
-  /** Bytes echoed back. */
+  /** Bytes echoed back: those the kernel took (a write a reset cut short, or never began, is not counted). */
   bytes: number;
   /** Connections closed at once, or datagrams dropped, because --allow/--deny said no. */
   denied: number;
@@ -102,6 +102,7 @@ export class EchoServer {
     const copy = this.copy;
     const dumper = copy?.hex ? new HexDumper() : null;
     let bytes = 0;
+    let taken = 0; // bytes whose write() completed: the kernel has them
     let reset = false;
     let sendFull = false; // our send buffer to this client is full
     let copyFull = false; // the copy (stdout) is backed up
@@ -111,10 +112,15 @@ export class EchoServer {
     // reads into again, so the copy to stdout, which may hold it, gets its own.
     const echo = (chunk: Buffer): boolean => {
       bytes += chunk.length;
-      stats.bytes += chunk.length;
-      if (!conn.write(chunk)) sendFull = true;
+      if (!conn.write(chunk, written)) sendFull = true;
       if (copy !== null && !copy.write(fast ? Buffer.from(chunk) : chunk, dumper, resumeFromCopy, tuple)) copyFull = true;
       return !sendFull && !copyFull;
+    };
+    // Writes complete in order, and writableLength holds the bytes of those
+    // not complete yet, so at each completion everything else was taken.
+    // One function per connection: nothing allocated per chunk.
+    const written = (error?: Error | null) => {
+      if (!error) taken = bytes - conn.writableLength;
     };
     const adopted = adoptInPlaceReads(socket, echo);
     const fast = adopted !== null;
@@ -157,6 +163,7 @@ export class EchoServer {
       });
     }
     conn.on('close', () => {
+      stats.bytes += taken;
       copy?.forget(resumeFromCopy);
       if (dumper) copy?.writeText(dumper.flush());
       this.log(`${reset ? 'reset' : 'close'} ${tuple} (${bytes} bytes)`);
