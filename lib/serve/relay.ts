@@ -159,8 +159,11 @@ export function relayStream(socket: net.Socket, options: StreamRelayOptions): Pr
       detachInput();
       socket.end();
     });
-    socket.on('error', (error) => {
-      result.error = error;
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // A write after the peer's reset fails with EPIPE when another call took
+      // the ECONNRESET first (Deno); we never write after our own FIN, so on
+      // TCP that EPIPE is the reset.
+      result.error = error.code === 'EPIPE' && local.address !== undefined ? resetError() : error;
     });
     output.on('drain', onOutputDrain);
     output.on('error', onOutputError);

@@ -5,8 +5,15 @@
 // socket is in CLOSE_WAIT (getpeername() works) or, when our FIN went first,
 // its four-tuple is in TIME_WAIT; after a reset the socket is CLOSE
 // (getpeername() fails with ENOTCONN) and its row is gone from /proc/net/tcp.
+//
+// One more orderly way to CLOSE with no row: our FIN went out after theirs
+// (Deno and Bun send an early end() late), so we were the passive closer,
+// LAST_ACK then CLOSE. The peer was the active closer and its end of the
+// connection sits in TIME_WAIT; a peer on this machine shows that row.
+// Bun's socket has no libuv handle: the rows alone tell (Bun and Deno
+// report most resets as ECONNRESET errors themselves).
 import type net from 'node:net';
-import { tcpConnectionState } from '../kernel/tcpstate.ts';
+import { tcpConnectionState, type Endpoint } from '../kernel/tcpstate.ts';
 
 interface PeerNameHandle {
   getpeername?: (out: object) => number;
@@ -25,18 +32,40 @@ export function endedByReset(
   remote: { address?: string; port?: number },
   finSent: boolean,
 ): boolean {
-  const handle = (socket as unknown as { _handle?: PeerNameHandle | null })._handle;
-  if (!handle || typeof handle.getpeername !== 'function') return false;
   if (local.address === undefined || local.port === undefined) return false; // not TCP
-  if (handle.getpeername({}) === 0) return false; // CLOSE_WAIT, CLOSING, LAST_ACK: an orderly FIN
+  const handle = (socket as unknown as { _handle?: PeerNameHandle | null })._handle;
+  const known = remote.address !== undefined && remote.port !== undefined;
+  const ours: Endpoint = { address: local.address, port: local.port };
+  const theirs: Endpoint | null = known ? { address: remote.address!, port: remote.port! } : null;
+  if (handle && typeof handle.getpeername === 'function') {
+    if (handle.getpeername({}) === 0) return false; // CLOSE_WAIT, CLOSING, LAST_ACK: an orderly FIN
+  } else {
+    // No getpeername (Bun): our row says it. Unknown peer: nothing to go on.
+    if (theirs === null) return false;
+    const state = stateOf(ours, theirs);
+    if (state === undefined || listed(state)) return false;
+  }
   // CLOSE. Without our FIN only a reset gets there; with it, our FIN and
-  // theirs may have crossed, and then TIME_WAIT keeps the four-tuple listed.
-  if (!finSent || remote.address === undefined || remote.port === undefined) return true;
-  const state = tcpConnectionState(
-    { address: local.address, port: local.port },
-    { address: remote.address, port: remote.port },
-  );
-  return state === null || state === 'CLOSE';
+  // theirs may have crossed (TIME_WAIT keeps our four-tuple listed), or ours
+  // went after theirs (their end lingers in TIME_WAIT, seen when local).
+  if (!finSent || theirs === null) return true;
+  if (listed(stateOf(ours, theirs))) return false;
+  return !listed(stateOf(theirs, ours));
+}
+
+/** tcpConnectionState, or undefined when /proc cannot be read (EMFILE): a
+ *  server must not die in an 'end' handler because a table was unreadable. */
+function stateOf(local: Endpoint, remote: Endpoint): string | null | undefined {
+  try {
+    return tcpConnectionState(local, remote);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A row the kernel still lists, in a state other than CLOSE. */
+function listed(state: string | null | undefined): boolean {
+  return typeof state === 'string' && state !== 'CLOSE';
 }
 
 /** An ECONNRESET error, as the reset would have been reported by a read. */
