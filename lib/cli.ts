@@ -5,7 +5,7 @@
 //
 // Exit codes: 0 success, 1 a runtime failure, 2 a usage error.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { NOT_AN_ADDRESS, parseAddress } from './wire/address.ts';
+import { NOT_AN_ADDRESS, parseAddress, splitEndpoint } from './wire/address.ts';
 import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from './errors.ts';
 
 /** The exit-code paragraph every `--help` ends with (kept for scripts not yet moved to exitCodesHelp). */
@@ -175,6 +175,27 @@ export function parseHost(text: string, flag = '--host'): string {
   throw new UsageError(
     `${flag} ${quote(text)}: expected an IPv4 address (127.0.0.1), an IPv6 address (::1) or a host name${why}`,
   );
+}
+
+/**
+ * A client's HOST [PORT], or both in one argument (HOST:PORT, [IPV6]:PORT);
+ * a bare IPv6 address (::1) stays a host: its colons are not a port
+ * separator. Each part is checked as parseHost and parsePort check it.
+ * @example parseHostPort(['127.0.0.1:8001'], { host: '127.0.0.1', port: 8001 }) // { host: '127.0.0.1', port: 8001 }
+ */
+export function parseHostPort(positionals: string[], defaults: { host: string; port: number }): { host: string; port: number } {
+  let [hostText, portText] = positionals;
+  if (hostText !== undefined && portText === undefined) {
+    const split = splitEndpoint(hostText);
+    if (split) {
+      if (split.address === '') throw new UsageError(`HOST:PORT ${quote(hostText)}: the host is missing`);
+      [hostText, portText] = [split.address, split.port];
+    }
+  }
+  return {
+    host: parseHost(hostText ?? defaults.host, 'HOST'),
+    port: parsePort(portText ?? String(defaults.port), 'PORT'),
+  };
 }
 
 /** Writes `NAME: error: MESSAGE` on stderr. */

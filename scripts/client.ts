@@ -23,10 +23,11 @@
 //   npx tsx scripts/client.ts 127.0.0.1:8001           # HOST:PORT, as hton takes it
 //   npx tsx scripts/client.ts ::1 9000 --udp --hex
 //   npx tsx scripts/client.ts --unix /tmp/echo.sock
-import { exitCodesHelp, parseCli, parseHost, parseNumber, parsePort, runMain } from '../lib/cli.ts';
-import { Failure, UsageError, describeError } from '../lib/errors.ts';
+import { exitCodesHelp, parseCli, parseHostPort, parseNumber, runMain } from '../lib/cli.ts';
+import { UsageError } from '../lib/errors.ts';
 import { connectDatagram, connectStream } from '../lib/net.ts';
 import { relayDatagrams, relayStream } from '../lib/serve/relay.ts';
+import { checkDatagramOutcome, checkStreamOutcome } from '../lib/serve/client-outcome.ts';
 import { formatEndpoint } from '../lib/wire/address.ts';
 
 const NAME = 'client';
@@ -75,9 +76,7 @@ async function main(): Promise<void> {
   });
   if (!args) return;
   const flags = args.values;
-  const [hostText, portText] = splitHostPort(args.positionals);
-  const host = parseHost(hostText ?? '127.0.0.1', 'HOST');
-  const port = parsePort(portText ?? '8001', 'PORT');
+  const { host, port } = parseHostPort(args.positionals, { host: '127.0.0.1', port: 8001 });
   const timeoutSeconds = parseNumber(flags.timeout ?? '10', '--timeout', { min: 0.001, max: 86400 });
   if (flags.unix !== undefined) {
     if (flags.udp) throw new UsageError('--unix and --udp cannot be combined (Unix datagram sockets are not supported)');
@@ -91,19 +90,8 @@ async function main(): Promise<void> {
     const { socket, endpoint } = await connectDatagram(host, port);
     if (interactive) note(`sending to ${endpoint} (udp); one datagram per line, Ctrl-D to finish`);
     const result = await relayDatagrams(socket, { ...io, lines: interactive, timeoutSeconds });
-    if (result.error) {
-      const refused = (result.error as { code?: string }).code === 'ECONNREFUSED';
-      throw new Failure(
-        `no UDP server at ${endpoint}: ${describeError(result.error)}` +
-          (refused ? '; an ICMP port unreachable came back' : ''),
-      );
-    }
-    if (result.datagramsSent > 0 && result.repliesReceived === 0 && !result.outputClosed) {
-      throw new Failure(`no reply from ${endpoint} (udp) within ${timeoutSeconds} s (ETIMEDOUT); is a UDP server running there?`);
-    }
-    if (result.repliesReceived < result.datagramsSent && !result.outputClosed) {
-      note(`${result.datagramsSent - result.repliesReceived} of ${result.datagramsSent} datagrams got no reply within ${timeoutSeconds} s`);
-    }
+    const unanswered = checkDatagramOutcome(result, endpoint, timeoutSeconds);
+    if (unanswered) note(unanswered);
   } else {
     const socket = await connectStream({ host, port, path: flags.unix, timeoutSeconds });
     const peer = flags.unix ?? formatEndpoint(socket.remoteAddress ?? host, socket.remotePort ?? port);
@@ -112,35 +100,9 @@ async function main(): Promise<void> {
       note(`connected to ${peer} (${flags.unix ? 'unix' : 'tcp'})${from}; Ctrl-D ends input, Ctrl-C quits`);
     }
     const result = await relayStream(socket, { ...io, hexFlushEachChunk: interactive, stallSeconds: timeoutSeconds, untilBothEnd: true });
-    if (result.stalled === 'silent') {
-      throw new Failure(`connection to ${peer}: no data from the server for ${timeoutSeconds} s after the end of input (ETIMEDOUT); try --timeout`);
-    }
-    if (result.stalled === 'not reading') {
-      throw new Failure(`connection to ${peer}: the server has not read what was sent for ${timeoutSeconds} s (ETIMEDOUT); try --timeout`);
-    }
-    if (result.error && !result.outputClosed) {
-      throw new Failure(`connection to ${peer}: ${describeError(result.error)}`);
-    }
+    checkStreamOutcome(result, peer, timeoutSeconds);
     if (interactive) note(`connection closed by ${peer}`);
   }
-}
-
-/**
- * HOST PORT, or one HOST:PORT / [IPV6]:PORT argument. A bare IPv6 address
- * (::1) stays a host: its colons are not a port separator.
- */
-function splitHostPort(positionals: string[]): [string | undefined, string | undefined] {
-  const [first, second] = positionals;
-  if (first === undefined || second !== undefined) return [first, second];
-  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(first);
-  if (bracketed) return [bracketed[1], bracketed[2]];
-  const colons = first.split(':').length - 1;
-  if (colons === 1) {
-    const at = first.indexOf(':');
-    if (at === 0) throw new UsageError(`HOST:PORT ${JSON.stringify(first)}: the host is missing`);
-    return [first.slice(0, at), first.slice(at + 1)];
-  }
-  return [first, undefined];
 }
 
 function note(line: string): void {

@@ -22,12 +22,13 @@
 import fs from 'node:fs';
 import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { UsageError } from '../lib/errors.ts';
-import { announceListening, bindUdp, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
+import { announceListening, bindUdp, onShutdown } from '../lib/net.ts';
 import { EchoServer, type EchoStats } from '../lib/serve/echo.ts';
-import { echoDatagrams } from '../lib/serve/udpecho.ts';
+import { closeDatagrams, echoDatagrams } from '../lib/serve/udpecho.ts';
+import { plural, summaryLine } from '../lib/serve/summary.ts';
 import { DataCopy } from '../lib/serve/datacopy.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenAsFlagsSay, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'echo-server';
 /** The backlog passed to listen(); `ss -ltn` shows min(it, somaxconn) as Send-Q. */
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
   if (flags.unix !== undefined && flags.udp) {
     throw new UsageError('--unix and --udp cannot be combined (Unix datagram sockets are not supported)');
   }
-  const { host, port, acl } = parseListenFlags(flags, 8001);
+  const target = parseListenFlags(flags, 8001);
+  const { host, port, acl } = target;
   const log = (line: string) => process.stderr.write(line + '\n');
   // The copy writes fd 1 through a stream of its own: a closed stdout (EPIPE)
   // must stop the copy, not end the server (runMain ends a script on it).
@@ -99,42 +101,22 @@ async function main(): Promise<void> {
 
   let stats: EchoStats;
   let stop: () => Promise<void>;
-  let summary: () => string;
   if (flags.udp) {
     const { socket, endpoint } = await bindUdp(host, port);
     stats = echoDatagrams(socket, { copy, log, acl, logDatagrams: !flags.quiet });
     announceListening(endpoint, 'udp');
-    stop = () =>
-      new Promise((resolve) => {
-        try {
-          socket.close(() => resolve());
-        } catch {
-          resolve(); // already closed (ERR_SOCKET_DGRAM_NOT_RUNNING)
-        }
-      });
-    summary = () =>
-      `summary: ${plural(stats.connections, 'datagram')}, ${stats.bytes} bytes echoed` +
-      (stats.denied > 0 ? `, ${stats.denied} denied (--allow/--deny)` : '') +
-      (stats.reflected > 0 ? `, ${stats.reflected} dropped (reflection guard)` : '');
+    stop = () => closeDatagrams(socket);
   } else {
     const echo = new EchoServer({ maxConns, idleTimeoutSeconds, copy, log, unixPath: flags.unix, acl });
     stats = echo.stats;
-    if (flags.unix !== undefined) {
-      const path = flags.unix;
-      announceListening(await listenUnix(echo.server, path), 'unix');
-      stop = async () => {
-        await echo.stop();
-        fs.rmSync(path, { force: true }); // Node unlinks it on close; make sure
-      };
-    } else {
-      announceListening(await listenTcp(echo.server, { host, port, backlog: BACKLOG }), 'tcp');
-      stop = () => echo.stop();
-    }
-    summary = () =>
-      `summary: ${plural(stats.connections, 'connection')}, ${stats.bytes} bytes echoed` +
-      (stats.refused > 0 ? `, ${stats.refused} refused (--max-conns ${maxConns})` : '') +
-      (stats.denied > 0 ? `, ${stats.denied} denied (--allow/--deny)` : '');
+    const unlink = await listenAsFlagsSay(echo.server, target, BACKLOG);
+    stop = () => echo.stop().then(unlink);
   }
+  const summary = () =>
+    summaryLine(
+      [plural(stats.connections, flags.udp ? 'datagram' : 'connection'), `${stats.bytes} bytes echoed`],
+      [[stats.refused, `refused (--max-conns ${maxConns})`], [stats.denied, 'denied (--allow/--deny)'], [stats.reflected, 'dropped (reflection guard)']],
+    );
 
   onShutdown(async () => {
     await stop();
@@ -143,10 +125,6 @@ async function main(): Promise<void> {
     // A stdout pipe nobody reads must not hold the exit forever.
     setTimeout(() => process.exit(0), 2000).unref();
   });
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 await runMain(NAME, main);

@@ -25,12 +25,12 @@
 //   npx tsx scripts/talk-server.ts              # terminal 1: listens on 127.0.0.1:8001
 //   npx tsx scripts/client.ts                   # terminal 2: type in either one
 //   npx tsx scripts/talk-server.ts --once --port 0
-import fs from 'node:fs';
 import { exitCodesHelp, parseCli, runMain } from '../lib/cli.ts';
-import { announceListening, listenTcp, listenUnix, onShutdown } from '../lib/net.ts';
-import { TalkServer } from '../lib/serve/talk.ts';
+import { onShutdown } from '../lib/net.ts';
+import { MAX_WAITING, TalkServer } from '../lib/serve/talk.ts';
+import { plural, summaryLine } from '../lib/serve/summary.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
-import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
+import { LISTEN_OPTIONS, UNIX_OPTION, parseListenFlags, listenAsFlagsSay, listenHelp, unixHelp } from '../lib/serve/listen-flags.ts';
 
 const NAME = 'talk-server';
 const HELP = `Usage: talk-server [--host HOST] [--port PORT | --unix PATH] [--once] [--hex] [--allow CIDR] [--deny CIDR]
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   });
   if (!args) return;
   const flags = args.values;
-  const { host, port, acl } = parseListenFlags(flags, 8001);
+  const target = parseListenFlags(flags, 8001);
   const log = (line: string) => process.stderr.write(line + '\n');
 
   let shutdown: () => Promise<void> = async () => {};
@@ -77,29 +77,21 @@ async function main(): Promise<void> {
     hex: flags.hex,
     once: flags.once,
     unixPath: flags.unix,
-    acl,
+    acl: target.acl,
     log,
     onDone: () => void shutdown(),
   });
   process.stdin.pause(); // read the terminal only while a client is talking
-  if (flags.unix !== undefined) {
-    announceListening(await listenUnix(talk.server, flags.unix), 'unix');
-  } else {
-    announceListening(await listenTcp(talk.server, { host, port, backlog: 64 }), 'tcp');
-  }
+  const unlink = await listenAsFlagsSay(talk.server, target, MAX_WAITING);
 
   let stopped = false;
   shutdown = async () => {
     if (stopped) return;
     stopped = true;
     await talk.stop();
-    if (flags.unix !== undefined) fs.rmSync(flags.unix, { force: true });
+    unlink();
     const { connections, received, sent, refused, denied } = talk.stats;
-    log(
-      `summary: ${connections} connection${connections === 1 ? '' : 's'}, ` +
-        `${received} bytes received, ${sent} bytes sent` + (refused ? `, ${refused} refused` : '') +
-        (denied ? `, ${denied} denied (--allow/--deny)` : ''),
-    );
+    log(summaryLine([plural(connections, 'connection'), `${received} bytes received`, `${sent} bytes sent`], [[refused, 'refused'], [denied, 'denied (--allow/--deny)']]));
     process.stdin.destroy(); // do not wait for more typing
     process.exitCode = 0;
     setTimeout(() => process.exit(0), 2000).unref(); // a stdout nobody reads must not hold the exit

@@ -2,7 +2,8 @@
 // each kind of error maps to.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exitCodesHelp, parseCli, parseHost, parseNumber, parsePort, reportError } from '../lib/cli.ts';
+import { exitCodesHelp, parseCli, parseHost, parseHostPort, parseNumber, parsePort, reportError } from '../lib/cli.ts';
+import { plural, summaryLine } from '../lib/serve/summary.ts';
 import { spawn } from 'node:child_process';
 import { ROOT, runScript, withDeadline } from './helpers.ts';
 import { EXIT_FAILURE, EXIT_USAGE, Failure, UsageError, describeError, errorCode } from '../lib/errors.ts';
@@ -159,6 +160,25 @@ test('a shutdown that fails is one line on stderr and exit 1 (no unhandled rejec
   const code = await withDeadline(new Promise((resolve) => child.on('exit', resolve)), 15000, 'demo exit');
   assert.is(code, 1, stderr);
   assert.is(stderr, 'ready\ndemo: error: cannot stop: it broke\n');
+});
+
+test('parseHostPort: HOST PORT, HOST:PORT, [v6]:PORT; a bare IPv6 address stays a host', () => {
+  const defaults = { host: '127.0.0.1', port: 8001 };
+  assert.equal(parseHostPort([], defaults), { host: '127.0.0.1', port: 8001 });
+  assert.equal(parseHostPort(['10.0.0.1'], defaults), { host: '10.0.0.1', port: 8001 });
+  assert.equal(parseHostPort(['10.0.0.1', '9'], defaults), { host: '10.0.0.1', port: 9 });
+  assert.equal(parseHostPort(['127.0.0.1:8002'], defaults), { host: '127.0.0.1', port: 8002 });
+  assert.equal(parseHostPort(['[::1]:8003'], defaults), { host: '::1', port: 8003 });
+  assert.equal(parseHostPort(['::1'], defaults), { host: '::1', port: 8001 });
+  assert.equal(parseHostPort(['localhost:80'], defaults), { host: 'localhost', port: 80 });
+  assert.throws(() => parseHostPort([':8001'], defaults), (e: Error) => e instanceof UsageError && /the host is missing/.test(e.message));
+  assert.throws(() => parseHostPort(['127.0.0.1:x'], defaults), (e: Error) => e instanceof UsageError && /^PORT "x"/.test(e.message));
+});
+
+test('summaryLine: the parts, then each extra that is not zero', () => {
+  assert.is(plural(1, 'connection'), '1 connection');
+  assert.is(plural(0, 'datagram'), '0 datagrams');
+  assert.is(summaryLine(['3 connections', '12 bytes echoed'], [[1, 'refused (--max-conns 2)'], [0, 'denied']]), 'summary: 3 connections, 12 bytes echoed, 1 refused (--max-conns 2)');
 });
 
 test.run();

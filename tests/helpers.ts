@@ -313,6 +313,7 @@ export const CI_INSTALLS: Record<string, string> = {
   ip: 'install iproute2 ...',
   hexdump: 'install ... bsdextrautils ...',
   unshare: 'install ... util-linux ...',
+  setpriv: 'install ... util-linux ...',
   nft: 'install ... nftables ...',
   iptables: 'install ... iptables ...',
   tcpdump: 'install ... tcpdump ...',

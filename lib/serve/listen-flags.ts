@@ -1,6 +1,10 @@
 // The flags every server shares, parsed and documented once: where to listen (--host,
-// --port, or --unix PATH) and who may connect (--allow, --deny).
+// --port, or --unix PATH) and who may connect (--allow, --deny); and the
+// listen() where they point.
+import fs from 'node:fs';
+import type net from 'node:net';
 import { parseHost, parsePort } from '../cli.ts';
+import { announceListening, listenTcp, listenUnix } from '../net.ts';
 import { UsageError } from '../errors.ts';
 import { ACL_OPTIONS, AccessList } from './acl.ts';
 
@@ -71,4 +75,19 @@ export function parseListenFlags(flags: ListenFlags, defaultPort: number): Liste
     }
   }
   return { host, port, unix: flags.unix, acl: AccessList.fromFlags(flags.allow, flags.deny) };
+}
+
+/**
+ * Listens where the flags point (TCP HOST:PORT with `backlog`, or the Unix
+ * PATH), prints the `listening on` line, and returns what to do once the
+ * server has closed (remove the socket file).
+ */
+export async function listenAsFlagsSay(server: net.Server, target: ListenTarget, backlog?: number): Promise<() => void> {
+  const path = target.unix;
+  if (path === undefined) {
+    announceListening(await listenTcp(server, { host: target.host, port: target.port, backlog }), 'tcp');
+    return () => {};
+  }
+  announceListening(await listenUnix(server, path), 'unix');
+  return () => fs.rmSync(path, { force: true }); // Node unlinks it on close; make sure
 }

@@ -81,3 +81,14 @@ export function echoDatagrams(
   });
   return stats;
 }
+
+/** Closes a UDP echo's socket; resolves when it is closed (at once if it was already). */
+export function closeDatagrams(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed (ERR_SOCKET_DGRAM_NOT_RUNNING)
+    }
+  });
+}
