@@ -8,7 +8,7 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { once } from 'node:events';
-import { AF_INET, addressFamily, formatEndpoint } from './wire/address.ts';
+import { AF_INET, addressFamily, formatEndpoint, splitEndpoint } from './wire/address.ts';
 import { Failure, describeError, errorCode } from './errors.ts';
 import { launcherPids, watchLaunchers } from './runtime.ts';
 import { portHolders } from './kernel/holder.ts';
@@ -73,6 +73,18 @@ function holdSignals(): void {
   };
   process.on('SIGINT', holder);
   process.on('SIGTERM', holder);
+}
+
+/**
+ * The `open http://HOST:PORT/ in a browser` line for a server bound to
+ * `endpoint`: a wildcard address (0.0.0.0, ::) is reached through loopback.
+ */
+export function browserHint(endpoint: string): string {
+  const split = splitEndpoint(endpoint);
+  let where = endpoint;
+  if (split?.address === '0.0.0.0') where = formatEndpoint('127.0.0.1', Number(split.port));
+  if (split?.address === '::') where = formatEndpoint('::1', Number(split.port));
+  return `open http://${where}/ in a browser`;
 }
 
 /** `HOST:PORT` of a bound server or socket. */

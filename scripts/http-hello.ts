@@ -22,8 +22,7 @@
 //   curl -v http://127.0.0.1:8080/
 import net from 'node:net';
 import { exitCodesHelp, parseCli, parseNumber, runMain } from '../lib/cli.ts';
-import { announceListening, listenTcp, onShutdown } from '../lib/net.ts';
-import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
+import { announceListening, browserHint, listenTcp, onShutdown } from '../lib/net.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
 import { LISTEN_OPTIONS, parseListenFlags, listenHelp } from '../lib/serve/listen-flags.ts';
 import { AcceptGate } from '../lib/serve/gate.ts';
@@ -78,16 +77,7 @@ await runMain(NAME, async () => {
   const gate = new AcceptGate(server, { log, acl });
   const endpoint = await listenTcp(server, { host, port });
   announceListening(endpoint, 'tcp');
-  process.stderr.write(`open http://${browsable(endpoint)}/ in a browser\n`);
+  log(browserHint(endpoint));
 
   onShutdown(() => gate.closeAll());
 });
-
-/** The URL host for a bound endpoint: a wildcard address is reached through loopback. */
-function browsable(endpoint: string): string {
-  const split = splitEndpoint(endpoint);
-  if (!split) return endpoint;
-  if (split.address === '0.0.0.0') return formatEndpoint('127.0.0.1', Number(split.port));
-  if (split.address === '::') return formatEndpoint('::1', Number(split.port));
-  return endpoint;
-}

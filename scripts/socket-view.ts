@@ -16,9 +16,9 @@
 import net from 'node:net';
 import { EXIT_CODES_HELP, parseCli, parseNumber, runMain } from '../lib/cli.ts';
 import { Failure } from '../lib/errors.ts';
-import { announceListening, listenTcp, onShutdown } from '../lib/net.ts';
+import { announceListening, browserHint, listenTcp, onShutdown } from '../lib/net.ts';
 import { AcceptGate } from '../lib/serve/gate.ts';
-import { formatEndpoint, splitEndpoint } from '../lib/wire/address.ts';
+import { splitEndpoint } from '../lib/wire/address.ts';
 import { aclHelp } from '../lib/serve/acl.ts';
 import { LISTEN_OPTIONS, parseListenFlags, listenHelp } from '../lib/serve/listen-flags.ts';
 import { ViewHub, serveView } from '../lib/serve/view.ts';
@@ -82,8 +82,7 @@ runMain(NAME, async () => {
   if (!LOOPBACK.test(boundHost)) {
     log(`warning: listening on ${boundHost}, not loopback: anyone who can reach it sees this host's process names and pids`);
   }
-  const urlHost = boundHost === '0.0.0.0' ? '127.0.0.1' : boundHost === '::' ? '::1' : boundHost;
-  log(`open http://${formatEndpoint(urlHost, boundPort)}/ in a browser`);
+  log(browserHint(endpoint));
 
   onShutdown(async () => {
     hub?.close(); // every event stream ends with our FIN
