@@ -65,6 +65,33 @@ function lookup(index: Index, row: SocketRow): SocketRow | undefined {
   return found.find((candidate) => sameTuple(candidate, row));
 }
 
+// How far ahead in `before` the same row object is looked for (rows gone in between).
+const LOOKAHEAD = 8;
+
+/** The rows of `before` and of `after` that are not the same object at (about) the same place in both. */
+function unpaired(before: readonly SocketRow[], after: readonly SocketRow[]): { gone: SocketRow[]; fresh: SocketRow[] } {
+  const gone: SocketRow[] = [];
+  const fresh: SocketRow[] = [];
+  let i = 0;
+  for (const row of after) {
+    let hit = -1;
+    for (let k = i; k < Math.min(i + LOOKAHEAD, before.length); k++) {
+      if (before[k] === row) {
+        hit = k;
+        break;
+      }
+    }
+    if (hit < 0) {
+      fresh.push(row);
+      continue;
+    }
+    for (let k = i; k < hit; k++) gone.push(before[k]);
+    i = hit + 1;
+  }
+  for (let k = i; k < before.length; k++) gone.push(before[k]);
+  return { gone, fresh };
+}
+
 /** The ports on which some TCP socket listens in `rows`. */
 export function listeningPorts(rows: readonly SocketRow[]): Set<number> {
   const ports = new Set<number>();
@@ -81,7 +108,11 @@ export function listeningPorts(rows: readonly SocketRow[]): Set<number> {
  * @example diffSnapshots([], [listenRow], 0)[0].text // 'listening on 127.0.0.1:8001 (4242/node)'
  */
 export function diffSnapshots(before: readonly SocketRow[], after: readonly SocketRow[], time: number): TimelineEvent[] {
-  const old = indexRows(before);
+  // A row object in both (the sampler reuses the row of an unchanged line, in
+  // the same order) is unchanged: walk both in step comparing identity, and
+  // index and look up only the rest.
+  const { gone, fresh } = unpaired(before, after);
+  const old = indexRows(gone);
   const ports = listeningPorts(after);
   const oldPorts = listeningPorts(before);
   const events: TimelineEvent[] = [];
@@ -89,7 +120,7 @@ export function diffSnapshots(before: readonly SocketRow[], after: readonly Sock
     events.push({ time, kind, text, localPort: row.localPort, remotePort: row.remotePort, state: row.state, program: row.program });
   const seen = new Set<SocketRow>(); // rows of `before` still present
 
-  for (const row of after) {
+  for (const row of fresh) {
     if (!isTcp(row)) continue;
     const prev = lookup(old, row);
     if (prev) seen.add(prev);
@@ -120,7 +151,7 @@ export function diffSnapshots(before: readonly SocketRow[], after: readonly Sock
       push(row, 'accepted', `${name} accepted by ${owner ?? 'a process'}`);
     }
   }
-  for (const prev of before) {
+  for (const prev of gone) {
     if (!isTcp(prev) || seen.has(prev)) continue;
     if (prev.state === 'LISTEN') {
       push(prev, 'unlisten', `stopped listening on ${endpoint(prev.localAddress, prev.localPort)}`);

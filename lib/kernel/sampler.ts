@@ -2,11 +2,17 @@
 // read from /proc at most once per interval however many viewers ask, and
 // the owners (/proc/[pid]/fd walk) and listener backlogs (ss) are kept per
 // inode between readings, looked up again only when a new inode appears.
-import { findAllOwners, type Owner } from './owners.ts';
+// A reading whose tables are byte for byte the last one's (and with no owner
+// left to retry) is the last snapshot again, same rows array: callers skip
+// diffing and sending by identity. Unchanged lines are not parsed again
+// (rowcache.ts) and a walk reads only descriptors it has not seen (fdindex.ts).
+import { FdIndex } from './fdindex.ts';
+import type { Owner } from './owners.ts';
 import { parseSsBacklogs } from './ss.ts';
 import { execFile } from 'node:child_process';
 import { defaultProcRoot } from './procfile.ts';
-import { readSockets, type SocketRow } from './table.ts';
+import type { InetProto, SocketRow } from './procnet.ts';
+import { RowCache } from './rowcache.ts';
 
 export interface Snapshot {
   /** ms since the epoch when it was read. */
@@ -23,6 +29,9 @@ export interface SamplerOptions {
   /** Whether to ask `ss` for listener backlogs (default true). */
   backlogs?: boolean;
 }
+
+// netstat's order, as readSockets reads them.
+const TABLES: Array<InetProto | 'unix'> = ['tcp', 'tcp6', 'udp', 'udp6', 'unix'];
 
 /** Readings on which an owner-less inode is looked up again before it is taken as having none. */
 const MAX_MISSES = 3;
@@ -45,6 +54,9 @@ export class Sampler {
   private backlogs = new Map<number, number | null>();
   private last: Snapshot | null = null;
   private pending: Promise<Snapshot> | null = null;
+  private readonly tables = new RowCache();
+  private lastTables: Array<SocketRow[] | null> = [];
+  private readonly fds: FdIndex;
   private readonly procRoot: string;
   private readonly exclude: Set<number>;
   private readonly useSs: boolean;
@@ -53,6 +65,7 @@ export class Sampler {
     this.procRoot = options.procRoot ?? defaultProcRoot();
     this.exclude = options.exclude ?? new Set();
     this.useSs = options.backlogs ?? true;
+    this.fds = new FdIndex(this.procRoot);
   }
 
   /** The last snapshot if it is younger than `maxAgeMs`, else a fresh one (concurrent callers share one reading). */
@@ -68,8 +81,16 @@ export class Sampler {
 
   /** One reading of tcp, tcp6, udp, udp6 and unix, with owners and backlogs filled. */
   async read(): Promise<Snapshot> {
-    const rows = readSockets({ tcp: true, udp: true, unix: true }, this.procRoot);
+    const tables = TABLES.map((proto) => this.tables.read(`${this.procRoot}/net/${proto}`, proto)?.rows ?? null);
     this.reads++;
+    const same = this.last !== null && tables.every((rows, i) => rows === this.lastTables[i]);
+    this.lastTables = tables;
+    if (same && ![...this.misses.values()].some((n) => n < MAX_MISSES)) {
+      this.last = { time: Date.now(), rows: this.last!.rows, reads: this.reads };
+      return this.last;
+    }
+    const rows: SocketRow[] = [];
+    for (const table of tables) if (table) for (const row of table) rows.push(row);
     const live = new Set<number>();
     const fresh: number[] = [];
     const freshListeners: SocketRow[] = [];
@@ -83,7 +104,9 @@ export class Sampler {
     const ss = this.useSs && freshListeners.length > 0 ? runSs() : null;
     if (fresh.length > 0) {
       this.ownerWalks++;
-      const found = findAllOwners(fresh, this.procRoot);
+      // A retry lists every process's descriptors: the quick walk may have skipped the one holding it.
+      const retry = fresh.some((inode) => (this.misses.get(inode) ?? 0) > 0);
+      const found = this.fds.find(new Set(fresh), live, !retry && this.procRoot === '/proc');
       for (const inode of fresh) {
         const owners = found.get(inode) ?? [];
         this.owners.set(inode, owners);
@@ -91,7 +114,10 @@ export class Sampler {
         else this.misses.delete(inode);
       }
     }
-    for (const inode of this.owners.keys()) if (!live.has(inode)) this.owners.delete(inode);
+    // Forget closed sockets once they are a fair share of the cache, not on every reading (20,000 lookups).
+    if (this.owners.size > live.size + (live.size >> 3) + 64) {
+      for (const inode of this.owners.keys()) if (!live.has(inode)) this.owners.delete(inode);
+    }
     for (const inode of this.backlogs.keys()) if (!live.has(inode)) this.backlogs.delete(inode);
     for (const inode of this.misses.keys()) if (!live.has(inode)) this.misses.delete(inode);
     if (ss) {
@@ -102,7 +128,7 @@ export class Sampler {
     for (const row of rows) {
       const owners = row.inode === 0 ? undefined : this.owners.get(row.inode);
       if (owners && owners.length > 0) {
-        if (owners.every((owner) => this.exclude.has(owner.pid))) continue;
+        if (this.exclude.size > 0 && owners.every((owner) => this.exclude.has(owner.pid))) continue;
         row.owners = owners;
         row.pid = owners[0].pid;
         row.program = owners[0].program;

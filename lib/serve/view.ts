@@ -91,6 +91,9 @@ interface Viewer {
   socket: net.Socket;
   filter: ViewFilter;
   last: string;
+  /** The rows and timeline `last` was made from: the same two again is the same document. */
+  lastRows?: SocketRow[];
+  lastTimeline?: TimelineEvent[];
 }
 
 /** What an event stream carries: the filtered rows, the explanation of each non-queue row, the timeline. */
@@ -190,6 +193,10 @@ export class ViewHub {
 
   private send(viewer: Viewer, snap: Snapshot): void {
     if (viewer.socket.destroyed) return;
+    // An unchanged reading is the same rows array (lib/kernel/sampler.ts): nothing to filter, explain or serialize.
+    if (viewer.lastRows === snap.rows && viewer.lastTimeline === this.timeline) return;
+    viewer.lastRows = snap.rows;
+    viewer.lastTimeline = this.timeline;
     const { time, reads, intervalMs, ...rest } = this.document(snap, viewer.filter);
     // Serialized once: compared without the clock, sent with it.
     const data = JSON.stringify(rest);
