@@ -4,7 +4,9 @@
 // the same port at once), the abortive close (RST, ECONNRESET, no TIME_WAIT)
 // and the leak (a server process that never closes: CLOSE_WAIT owned by its
 // pid). Each step carries the rows of the tour's own four-tuples as netstat
-// reads them and, with a capture, the FIN/ACK/RST packets.
+// reads them and, with a capture, the FIN/ACK/RST packets. Also where the
+// tour runs (placeCloseTour: the private namespace, or the host's loopback
+// and why).
 import net from 'node:net';
 import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
