@@ -85,7 +85,8 @@ export function siblingCommand(name: string, fromUrl: string): string[] {
  * runs, and tsx's own parent node. A signal sent to the pid the shell shows
  * (`kill $!`) reaches the outermost of them, not this script; npm then exits
  * and leaves the script orphaned. Walks up from the parent while the
- * process looks like a launcher; empty when started directly.
+ * process looks like a launcher; empty when started directly. Also the pid
+ * in $SOCKET_LAB_EXIT_WITH, set by a tool that starts another beside it.
  * @example launcherPids() // [11281, 11280, 11268] under `npx tsx scripts/listen-only.ts`
  */
 export function launcherPids(): number[] {
@@ -102,8 +103,15 @@ export function launcherPids(): number[] {
     pids.push(pid);
     pid = info.ppid;
   }
+  // A tool started by another one (a tour's socket-view) goes when it goes,
+  // even when it was killed and could not stop its children.
+  const exitWith = Number(process.env[EXIT_WITH_ENV]);
+  if (Number.isInteger(exitWith) && exitWith > 1 && !pids.includes(exitWith)) pids.push(exitWith);
   return pids;
 }
+
+/** The variable naming a pid whose exit stops this process too (see launcherPids). */
+export const EXIT_WITH_ENV = 'SOCKET_LAB_EXIT_WITH';
 
 function isLauncher(args: string[]): boolean {
   if (args.length === 0) return false;

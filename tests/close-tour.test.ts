@@ -163,6 +163,18 @@ test('--view: says it runs on the host, the URL before Step 1, /api/sockets answ
   }
 });
 
+test('--view: a tour killed with SIGKILL still takes its socket-view with it', async () => {
+  const tour = startScript('close-tour', ['--view'], { env: { SOCKET_LAB_CLOSE_TOUR_HOLD_MS: '3000' } });
+  try {
+    const [, viewPort, , viewPid] = (await tour.waitForStdout(VIEW_LINE, 30000)).map(Number);
+    tour.child.kill('SIGKILL');
+    await tour.wait(5000);
+    await viewGone(viewPort, viewPid);
+  } finally {
+    await tour.stop('SIGKILL');
+  }
+});
+
 test('--view --json: the URL on stderr, one JSON document on stdout, on the host', async () => {
   const { doc, stderr } = await runJson(['--view']);
   assert.is(doc.namespace, 'host');

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Failure } from '../errors.ts';
-import { siblingCommand } from '../runtime.ts';
+import { EXIT_WITH_ENV, siblingCommand } from '../runtime.ts';
 
 /**
  * The port a sibling prints in its `listening on HOST:PORT (tcp)` line on
@@ -39,7 +39,11 @@ export interface TourView {
 /** Starts `socket-view --port 0` beside the script at `fromUrl` (its import.meta.url). */
 export function startTourView(fromUrl: string): TourView {
   const [file, ...args] = siblingCommand('socket-view', fromUrl);
-  const child = spawn(file, [...args, '--port', '0'], { cwd: fileURLToPath(new URL('.', fromUrl)), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(file, [...args, '--port', '0'], {
+    cwd: fileURLToPath(new URL('.', fromUrl)),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, [EXIT_WITH_ENV]: String(process.pid) }, // a killed tour takes its view with it
+  });
   let said = '';
   child.stderr!.on('data', (chunk: Buffer) => (said += chunk));
   const exited = new Promise<string>((resolve) => {
