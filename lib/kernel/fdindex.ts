@@ -6,7 +6,7 @@
 // sockets are still listed. At 10,000 connections a walk drops from ~150 ms
 // (20,000 readlink calls) to a few ms when nothing new belongs to them.
 import fs from 'node:fs';
-import { listPids, socketInode, type Owner } from './owners.ts';
+import { descriptorInode, listPids, readComm, type Owner } from './owners.ts';
 
 // A descriptor that is not a socket; sockets are kept as their inode (> 0).
 const NOT_SOCKET = -1;
@@ -78,15 +78,10 @@ export class FdIndex {
         // A socket still listed is taken to be still at that descriptor: no readlink.
         let inode = was !== undefined && was > 0 && live.has(was) ? was : 0;
         if (inode === 0) {
-          let link: string;
-          try {
-            link = fs.readlinkSync(dir + fd);
-          } catch (error) {
-            if (skippable(error)) continue; // closed meanwhile
-            throw error;
-          }
+          const read = descriptorInode(dir, fd);
+          if (read === null) continue; // closed meanwhile
           this.linksRead++;
-          inode = socketInode(link);
+          inode = read;
           if (inode <= 0) inode = NOT_SOCKET;
           else if (!live.has(inode)) unlisted.add(inode);
         }
@@ -105,12 +100,4 @@ export class FdIndex {
 function unchanged(known: Known, live: Set<number>): boolean {
   for (const inode of known.fds.values()) if (inode > 0 && !live.has(inode) && !known.unlisted.has(inode)) return false;
   return true;
-}
-
-function readComm(pid: number, procRoot: string): string {
-  try {
-    return fs.readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trimEnd();
-  } catch {
-    return '?';
-  }
 }

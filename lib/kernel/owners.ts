@@ -113,6 +113,21 @@ export function socketInode(link: string): number {
 
 const SOCKET_PREFIX = 'socket:[';
 
+/**
+ * The socket inode descriptor `fd` of `dir` (`/proc/PID/fd/`) points at, as
+ * socketInode reads its link, or null when it was closed meanwhile.
+ */
+export function descriptorInode(dir: string, fd: string): number | null {
+  let link: string;
+  try {
+    link = fs.readlinkSync(dir + fd);
+  } catch (error) {
+    if (skippable(error)) return null;
+    throw error;
+  }
+  return socketInode(link);
+}
+
 // The wanted socket inodes among the descriptors in `dir` (ending in `/`);
 // with `stopWhenAll`, stops once as many were found as are wanted.
 function socketInodesOf(dir: string, wanted: Set<number>, stopWhenAll = true): number[] {
@@ -125,14 +140,8 @@ function socketInodesOf(dir: string, wanted: Set<number>, stopWhenAll = true): n
   }
   const found: number[] = [];
   for (const fd of fds) {
-    let link: string;
-    try {
-      link = fs.readlinkSync(dir + fd);
-    } catch (error) {
-      if (skippable(error)) continue; // closed meanwhile
-      throw error;
-    }
-    const inode = socketInode(link);
+    const inode = descriptorInode(dir, fd);
+    if (inode === null) continue; // closed meanwhile
     if (inode > 0 && wanted.has(inode)) {
       found.push(inode);
       if (stopWhenAll && found.length === wanted.size) break;
@@ -141,7 +150,8 @@ function socketInodesOf(dir: string, wanted: Set<number>, stopWhenAll = true): n
   return found;
 }
 
-function readComm(pid: number, procRoot: string): string {
+/** The program name of `pid` (/proc/PID/comm), or `?` when it is gone. */
+export function readComm(pid: number, procRoot: string): string {
   try {
     return fs.readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trimEnd();
   } catch {

@@ -35,6 +35,18 @@ let scratch: Buffer | undefined;
  * @example readProcFile('/proc/net/tcp6') // Uint8Array, or null without IPv6
  */
 export function readProcFile(file: string): Uint8Array | null {
+  const read = readProcFileInto(file, (scratch ??= Buffer.allocUnsafe(1 << 24)));
+  if (read === null) return null;
+  scratch = read.buffer;
+  return read.bytes;
+}
+
+/**
+ * readProcFile into a buffer of the caller's: the bytes (a view of `buffer`,
+ * or of a bigger one when it did not fit, returned as `buffer` for next
+ * time), or null when the file does not exist; other errors as readProcFile.
+ */
+export function readProcFileInto(file: string, buffer: Buffer): { bytes: Buffer; buffer: Buffer } | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -43,13 +55,12 @@ export function readProcFile(file: string): Uint8Array | null {
     throw unreadable(file, error);
   }
   try {
-    let buffer = (scratch ??= Buffer.allocUnsafe(1 << 24));
     let length = 0;
     for (;;) {
-      if (buffer.length - length < 1 << 16) {
+      if (buffer.length - length < 1 << 15) {
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(bigger, 0, 0, length);
-        scratch = buffer = bigger;
+        buffer = bigger;
       }
       let got: number;
       try {
@@ -57,10 +68,9 @@ export function readProcFile(file: string): Uint8Array | null {
       } catch (error) {
         throw unreadable(file, error);
       }
-      if (got === 0) break;
+      if (got === 0) return { bytes: buffer.subarray(0, length), buffer };
       length += got;
     }
-    return buffer.subarray(0, length);
   } finally {
     fs.closeSync(fd);
   }

@@ -4,8 +4,7 @@
 // text after its `sl:` counter is unchanged gives back its row object from
 // last time, and only new lines are parsed. Rows are reused objects: callers
 // may tell "unchanged" by identity, and must treat them as shared.
-import fs from 'node:fs';
-import { unreadable } from './procfile.ts';
+import { readProcFileInto } from './procfile.ts';
 import { parseInetTable, parseUnix, type InetProto, type SocketRow } from './procnet.ts';
 
 interface Table {
@@ -53,34 +52,10 @@ export class RowCache {
     let pair = this.buffers.get(file);
     if (!pair) this.buffers.set(file, (pair = [Buffer.allocUnsafe(1 << 16), Buffer.allocUnsafe(1 << 16)]));
     const which = busy !== undefined && busy.buffer === pair[0].buffer ? 1 : 0;
-    let buffer = pair[which];
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return null;
-      throw unreadable(file, error);
-    }
-    try {
-      let length = 0;
-      for (;;) {
-        if (buffer.length - length < 1 << 15) {
-          const bigger = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(bigger, 0, 0, length);
-          pair[which] = buffer = bigger;
-        }
-        let got: number;
-        try {
-          got = fs.readSync(fd, buffer, length, buffer.length - length, null);
-        } catch (error) {
-          throw unreadable(file, error);
-        }
-        if (got === 0) return buffer.subarray(0, length);
-        length += got;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    const read = readProcFileInto(file, pair[which]);
+    if (read === null) return null;
+    pair[which] = read.buffer;
+    return read.bytes;
   }
 }
 
