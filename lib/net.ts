@@ -302,6 +302,9 @@ export async function connectStream(options: ConnectOptions): Promise<net.Socket
   } catch (error) {
     socket.destroy();
     const code = errorCode(error);
+    // The handshake completed (a refused SYN is ECONNREFUSED) and the server
+    // reset at once, before libuv reported the connect: a reset like any other.
+    if (code === 'ECONNRESET') throw new Failure(`connection to ${where}: ${describeError(error)}`);
     const hint =
       code === 'ECONNREFUSED' ? '; is the server running on that port?' :
       code === 'ENOENT' ? '; is the server running on that path?' :
