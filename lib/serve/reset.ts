@@ -13,7 +13,8 @@
 // Bun's socket has no libuv handle: the rows alone tell (Bun and Deno
 // report most resets as ECONNRESET errors themselves).
 import type net from 'node:net';
-import { tcpConnectionState, type Endpoint } from '../kernel/tcpstate.ts';
+import { Failure } from '../errors.ts';
+import { tcpConnectionStates, type Endpoint } from '../kernel/tcpstate.ts';
 
 interface PeerNameHandle {
   getpeername?: (out: object) => number;
@@ -34,38 +35,35 @@ export function endedByReset(
 ): boolean {
   if (local.address === undefined || local.port === undefined) return false; // not TCP
   const handle = (socket as unknown as { _handle?: PeerNameHandle | null })._handle;
-  const known = remote.address !== undefined && remote.port !== undefined;
-  const ours: Endpoint = { address: local.address, port: local.port };
-  const theirs: Endpoint | null = known ? { address: remote.address!, port: remote.port! } : null;
-  if (handle && typeof handle.getpeername === 'function') {
-    if (handle.getpeername({}) === 0) return false; // CLOSE_WAIT, CLOSING, LAST_ACK: an orderly FIN
-  } else {
-    // No getpeername (Bun): our row says it. Unknown peer: nothing to go on.
-    if (theirs === null) return false;
-    const state = stateOf(ours, theirs);
-    if (state === undefined || listed(state)) return false;
-  }
-  // CLOSE. Without our FIN only a reset gets there; with it, our FIN and
-  // theirs may have crossed (TIME_WAIT keeps our four-tuple listed), or ours
-  // went after theirs (their end lingers in TIME_WAIT, seen when local).
-  if (!finSent || theirs === null) return true;
-  if (listed(stateOf(ours, theirs))) return false;
-  return !listed(stateOf(theirs, ours));
+  const asked = !!handle && typeof handle.getpeername === 'function';
+  if (asked && handle!.getpeername!({}) === 0) return false; // CLOSE_WAIT, CLOSING, LAST_ACK: an orderly FIN
+  // From here on, with getpeername: CLOSE. Without our FIN only a reset gets there.
+  if (remote.address === undefined || remote.port === undefined) return asked; // no four-tuple to look up
+  if (asked && !finSent) return true;
+  const rows = statesOf({ address: local.address, port: local.port }, { address: remote.address, port: remote.port });
+  if (rows === null) return asked; // /proc unreadable: what getpeername said, or nothing to go on
+  // Our row listed: an orderly end (Bun: still open or closing; crossed FINs:
+  // TIME_WAIT). Gone after our FIN: ours went after theirs, and their end
+  // lingers in TIME_WAIT when the peer is on this host.
+  if (listed(rows.ours)) return false;
+  if (!finSent) return true;
+  return !listed(rows.theirs);
 }
 
-/** tcpConnectionState, or undefined when /proc cannot be read (EMFILE): a
+/** One reading of both rows, or null when /proc cannot be read (EMFILE): a
  *  server must not die in an 'end' handler because a table was unreadable. */
-function stateOf(local: Endpoint, remote: Endpoint): string | null | undefined {
+function statesOf(ours: Endpoint, theirs: Endpoint): { ours: string | null; theirs: string | null } | null {
   try {
-    return tcpConnectionState(local, remote);
-  } catch {
-    return undefined;
+    return tcpConnectionStates(ours, theirs);
+  } catch (error) {
+    if (error instanceof Failure) return null;
+    throw error;
   }
 }
 
 /** A row the kernel still lists, in a state other than CLOSE. */
-function listed(state: string | null | undefined): boolean {
-  return typeof state === 'string' && state !== 'CLOSE';
+function listed(state: string | null): boolean {
+  return state !== null && state !== 'CLOSE';
 }
 
 /** An ECONNRESET error, as the reset would have been reported by a read. */
