@@ -16,7 +16,7 @@
 //                                counter() and remove().
 //   startCapture(filter)         `tcpdump -i lo -l -n` inside; lines as they come.
 //   onOuterGone(fn)              inside: fn runs when the outer process is gone.
-//   findTool(name)               PATH, then /usr/sbin and /sbin.
+//   findTool(name)               PATH, then /usr/sbin and /sbin (findExecutable).
 //
 // Lifetime: unshare runs with --kill-child (the inner process dies with
 // unshare), and the outer process hands the inner one a pipe (fd 3): when the
@@ -28,7 +28,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Failure } from './errors.ts';
-import { runtimeName } from './runtime.ts';
+import { findExecutable, runtimeName } from './runtime.ts';
 
 /** Set in the environment of the process re-run inside the namespace: the outer process's namespace. */
 export const INSIDE_ENV = 'SOCKET_LAB_NETNS';
@@ -47,17 +47,7 @@ const PACKAGES: Record<string, string> = {
  * @example findTool('nft') // '/usr/sbin/nft'
  */
 export function findTool(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable(name, [process.env.PATH ?? '', '/usr/sbin', '/sbin'].join(':'));
 }
 
 function needTool(name: string): string {

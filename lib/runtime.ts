@@ -4,8 +4,9 @@
 // (>= 22.18, type stripping), `deno run -A` and `bun`; where a runtime
 // differs in a way a script cannot paper over, the script says so through
 // `unsupported()` (a Failure: one line, exit 1) instead of showing wrong
-// figures or a stack trace.
-import { readFileSync } from 'node:fs';
+// figures or a stack trace. Also where this system keeps an executable.
+import fs from 'node:fs';
+import path from 'node:path';
 import { isTsxCli, processInfo } from './kernel/self.ts';
 import { fileURLToPath } from 'node:url';
 import { Failure } from './errors.ts';
@@ -146,7 +147,7 @@ export function watchLaunchers(onGone: () => void, pids: number[] = launcherPids
 // launcher that exited but is not reaped yet (a zombie) counts as gone.
 function alive(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch (error) {
     // Only a missing /proc entry means gone: out of descriptors (EMFILE) is
@@ -154,4 +155,29 @@ function alive(pid: number): boolean {
     const code = (error as { code?: string }).code;
     return code !== 'ENOENT' && code !== 'ESRCH';
   }
+}
+
+/**
+ * An executable named `name` on PATH (or `name` itself when it holds a
+ * slash), or null.
+ * @example findExecutable('strace') // '/usr/bin/strace'
+ */
+export function findExecutable(name: string, searchPath = process.env.PATH ?? ''): string | null {
+  const runnable = (file: string) => {
+    try {
+      const stat = fs.statSync(file);
+      if (!stat.isFile()) return false;
+      fs.accessSync(file, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return runnable(name) ? name : null;
+  if (name === '') return null;
+  for (const dir of searchPath.split(':')) {
+    const file = path.join(dir || '.', name);
+    if (runnable(file)) return file;
+  }
+  return null;
 }

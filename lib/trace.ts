@@ -14,32 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Failure, describeError } from './errors.ts';
 import { EPOLL_CALLS, SOCKET_CALLS, SocketFilter, StraceParser, type StraceCall } from './kernel/strace.ts';
-import { siblingCommand } from './runtime.ts';
-
-/**
- * An executable named `name` on PATH (or `name` itself when it holds a
- * slash), or null.
- * @example findExecutable('strace') // '/usr/bin/strace'
- */
-export function findExecutable(name: string, searchPath = process.env.PATH ?? ''): string | null {
-  const runnable = (file: string) => {
-    try {
-      const stat = fs.statSync(file);
-      if (!stat.isFile()) return false;
-      fs.accessSync(file, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (name.includes('/')) return runnable(name) ? name : null;
-  if (name === '') return null;
-  for (const dir of searchPath.split(':')) {
-    const file = path.join(dir || '.', name);
-    if (runnable(file)) return file;
-  }
-  return null;
-}
+import { findExecutable, siblingCommand } from './runtime.ts';
 
 /** Checks strace is there and may trace; returns its path. Throws a Failure otherwise. */
 export function checkStrace(): string {
