@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { outputClosedCode } from '../cli.ts';
 import { Failure } from '../errors.ts';
+import { until } from '../deadline.ts';
 import { counterDeltas, readCounters } from '../kernel/counters.ts';
 import { attachOwners, readSockets } from '../kernel/table.ts';
 import { siblingCommand, watchLaunchers } from '../runtime.ts';
@@ -101,7 +102,7 @@ export async function startHandshakeTour(options: HandshakeOptions) {
       attachOwners(rows);
       return rows.every((row) => row.pid !== null);
     };
-    await waitFor(taken, 5000);
+    await until(taken, 10000, `accept() to take every connection on port ${port}`);
   };
 
   return {
@@ -144,7 +145,7 @@ export async function startHandshakeTour(options: HandshakeOptions) {
     /** SIGUSR2 to listen-only (accept() everything queued); resolves once it took them all. */
     async acceptAll(port: number): Promise<void> {
       process.kill(server.child!.pid!, 'SIGUSR2');
-      await waitFor(() => /accept\(\): taking/.test(serverOut), 5000);
+      await until(() => /accept\(\): taking/.test(serverOut), 10000, 'listen-only to accept() after SIGUSR2');
       await allAccepted(port);
     },
     allAccepted,
@@ -165,9 +166,4 @@ export async function startHandshakeTour(options: HandshakeOptions) {
 
 function connected(client: net.Socket, ms: number): Promise<boolean> {
   return Promise.race([once(client, 'connect').then(() => true), pause(ms).then(() => false)]);
-}
-
-async function waitFor(test: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
