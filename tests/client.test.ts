@@ -11,7 +11,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { startScript, runScript, withDeadline, hasStackTrace, type ScriptProcess } from './helpers.ts';
+import { startScript, runScript, withDeadline, hasStackTrace, type ScriptProcess, tinyServer } from './helpers.ts';
 import { hexdump } from '../lib/wire/hexdump.ts';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -31,17 +31,6 @@ test.after(async () => {
   await Promise.all([echo.stop(), udpEcho.stop()]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** A one-shot TCP server inside the test; `handle` gets each connection. */
-async function tinyServer(handle: (socket: net.Socket) => void): Promise<{ port: number; close: () => void }> {
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => {});
-    handle(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
-}
 
 test('printf hi | client prints hi and exits 0', async () => {
   const result = await runScript('client', ['127.0.0.1', String(echoPort)], { input: 'hi' });

@@ -207,6 +207,17 @@ export async function connect(port: number, host = '127.0.0.1', ms = DEFAULT_DEA
   return socket;
 }
 
+/** A TCP server inside a test on 127.0.0.1, port 0; `handle` gets each connection (errors ignored). */
+export async function tinyServer(handle: (socket: net.Socket) => void): Promise<{ port: number; close: () => void }> {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => {});
+    handle(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
 /** Reads from a socket until `length` bytes arrived (or the deadline passes). */
 export async function readBytes(socket: net.Socket, length: number, ms = DEFAULT_DEADLINE_MS): Promise<Buffer> {
   const chunks: Buffer[] = [];

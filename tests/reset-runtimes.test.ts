@@ -7,20 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { once } from 'node:events';
-import { connect, findRuntime, needs, readBytes, runScriptOn, startScriptOn, withDeadline, type Runtime } from './helpers.ts';
+import { connect, findRuntime, needs, readBytes, runScriptOn, startScriptOn, withDeadline, type Runtime, tinyServer } from './helpers.ts';
 
 const RUNS = 10; // per runtime and case, in batches of 5 at once (timing varies under load)
-
-/** A TCP server inside the test; `handle` gets each connection. */
-async function tinyServer(handle: (socket: net.Socket) => void): Promise<{ port: number; close: () => void }> {
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => {});
-    handle(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
-}
 
 /**
  * One client run against PORT: `trigger\n` sent, then stdin ended at once
