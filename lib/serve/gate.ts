@@ -69,21 +69,21 @@ export class AcceptGate {
    */
   admit(socket: net.Socket): string | null {
     socket.on('error', ignoreError); // a reset client must never crash the server
-    if (this.closing) return refuse(socket);
+    if (this.closing) return closeAtOnce(socket);
     const { unixPath, maxConns } = this.options;
     if (unixPath === undefined && socket.remoteAddress === undefined) {
       // accept() returned it, but getpeername() fails (ENOTCONN): the peer
       // reset it while it waited in the accept queue and its address is gone.
       const local = socket.localAddress === undefined ? '?' : formatEndpoint(socket.localAddress, socket.localPort ?? 0);
       this.options.log(`reset before accept: a connection to ${local} was reset by its peer while it waited in the accept queue; its address is gone with it`);
-      return refuse(socket);
+      return closeAtOnce(socket);
     }
     const tuple = fourTuple(socket, unixPath);
-    if (this.denies(socket.remoteAddress, tuple)) return refuse(socket);
+    if (this.denies(socket.remoteAddress, tuple)) return closeAtOnce(socket);
     if (maxConns !== undefined && this.open.size >= maxConns) {
       this.counts.refused++;
       this.options.log(`refuse ${tuple} (${this.options.fullReason ?? `--max-conns ${maxConns} reached`})`);
-      return refuse(socket);
+      return closeAtOnce(socket);
     }
     return tuple;
   }
@@ -127,7 +127,7 @@ export class AcceptGate {
   }
 }
 
-function refuse(socket: net.Socket): null {
+function closeAtOnce(socket: net.Socket): null {
   socket.destroy();
   return null;
 }
